@@ -1,0 +1,123 @@
+"""From bytes to text: find the character encoding and decode, or say why not.
+
+The order is the one browsers use, with a check that the declared charset is not a lie:
+a byte-order mark, then the HTTP ``charset``, then ``<meta charset>``, then statistical detection.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from charset_normalizer import from_bytes
+
+from .errors import Undecodable, UnsupportedContent
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.I)
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I
+)
+# File signatures of formats that are sometimes served as text/html by mistake.
+_MAGIC = (
+    (b"\x89PNG", "PNG image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"GIF8", "GIF image"),
+    (b"%PDF", "PDF document"),
+    (b"PK\x03\x04", "ZIP archive"),
+    (b"\x1f\x8b", "gzip data"),
+    (b"\xfd7zXZ", "xz data"),
+    (b"RIFF", "RIFF media"),
+    (b"OggS", "Ogg media"),
+    (b"\x7fELF", "executable"),
+)
+
+
+def charset_from_content_type(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    match = _HEADER_CHARSET.search(content_type)
+    return _known_codec(match.group(1)) if match else None
+
+
+def charset_from_meta(content: bytes) -> str | None:
+    match = _META_CHARSET.search(content[:8192])
+    return _known_codec(match.group(1).decode("ascii", "ignore")) if match else None
+
+
+def _known_codec(name: str) -> str | None:
+    try:
+        codec = codecs.lookup(name.strip().lower())
+    except LookupError:
+        return None
+    # A page cannot really be UTF-16 if its <meta> was readable as ASCII (HTML spec: use UTF-8).
+    return codec.name
+
+
+def sniff_binary(content: bytes) -> str | None:
+    """Name the binary format of ``content``, or None if it may be text."""
+    head = content[:1024]
+    for bom, _ in _BOMS:
+        if head.startswith(bom):
+            return None
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return name
+    if not head:
+        return None
+    controls = sum(1 for byte in head if byte < 9 or 13 < byte < 32)
+    return "binary data" if controls / len(head) > 0.1 else None
+
+
+def detect_encoding(content: bytes, content_type: str | None = None) -> str:
+    """The encoding to decode ``content`` with. Raises when the bytes are not text at all."""
+    for bom, name in _BOMS:
+        if content.startswith(bom):
+            return name
+    binary = sniff_binary(content)
+    if binary:
+        raise UnsupportedContent(f"the content is {binary}, not a text document")
+    declared = charset_from_content_type(content_type) or charset_from_meta(content)
+    if declared:
+        if declared.startswith("utf-16") or declared.startswith("utf-32"):
+            # Declared UTF-16 without a BOM on a page we could read as ASCII is a known lie.
+            declared = "utf-8"
+        if _decodes(content, declared):
+            return declared
+        # The declaration is wrong: a common case is UTF-8 bytes declared as Latin-1 or vice versa.
+        if _decodes(content, "utf-8"):
+            return "utf-8"
+    elif _decodes(content, "utf-8"):
+        return "utf-8"
+    best = from_bytes(content[:200_000]).best()
+    if best is not None:
+        return codecs.lookup(best.encoding).name
+    if declared:
+        return declared
+    raise Undecodable("no character encoding decodes this content")
+
+
+def _decodes(content: bytes, encoding: str) -> bool:
+    try:
+        content.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
+
+
+def decode(content: bytes, encoding: str) -> str:
+    """Decode with ``encoding``; the few bytes that do not fit become U+FFFD."""
+    try:
+        text = content.decode(encoding, errors="replace")
+    except LookupError as error:
+        raise Undecodable(f"unknown encoding {encoding!r}") from error
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    # NUL is never valid in HTML or text and breaks lxml and PostgreSQL alike.
+    return text.replace("\x00", "")

@@ -1,0 +1,140 @@
+"""One exception tree for every failure the pipeline knows.
+
+The worker decides from the class alone: a :class:`TransientError` is retried with backoff, a
+:class:`PermanentError` is recorded and not retried. Each class has a short machine-readable
+``reason`` for the failure record and for metrics, beside the human message.
+"""
+
+from __future__ import annotations
+
+
+class NewsflowError(Exception):
+    """Base of every error newsflow raises on purpose."""
+
+    reason = "error"
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if reason is not None:
+            self.reason = reason
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class TransientError(NewsflowError):
+    """May succeed if tried again later: retried with exponential backoff."""
+
+    reason = "transient"
+
+    def __init__(
+        self, message: str, *, reason: str | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, reason=reason)
+        #: Seconds the other side asked us to wait (Retry-After), if it said.
+        self.retry_after = retry_after
+
+
+class PermanentError(NewsflowError):
+    """Will fail the same way every time: recorded, never retried."""
+
+    reason = "permanent"
+
+
+# --- transient -------------------------------------------------------------------------------
+
+
+class FetchTimeout(TransientError):
+    reason = "timeout"
+
+
+class ConnectionFailed(TransientError):
+    reason = "connection_error"
+
+
+class ServerError(TransientError):
+    """5xx, 429 and 408: the server may answer later."""
+
+    reason = "http_server_error"
+
+    def __init__(self, message: str, *, status_code: int, retry_after: float | None = None) -> None:
+        super().__init__(message, reason=f"http_{status_code}", retry_after=retry_after)
+        self.status_code = status_code
+
+
+class DatabaseUnavailable(TransientError):
+    reason = "database_unavailable"
+
+
+# --- permanent -------------------------------------------------------------------------------
+
+
+class HTTPStatus(PermanentError):
+    """A 4xx that asking again will not change (404, 410, 403, ...)."""
+
+    reason = "http_status"
+
+    def __init__(self, message: str, *, status_code: int) -> None:
+        super().__init__(message, reason=f"http_{status_code}")
+        self.status_code = status_code
+
+
+class TooManyRedirects(PermanentError):
+    reason = "too_many_redirects"
+
+
+class TooLarge(PermanentError):
+    reason = "too_large"
+
+
+class UnsupportedContent(PermanentError):
+    """Not a document we can read: an image, a PDF, an archive, binary bytes sent as HTML."""
+
+    reason = "unsupported_content"
+
+
+class Undecodable(PermanentError):
+    reason = "undecodable"
+
+
+class EmptyDocument(PermanentError):
+    reason = "empty_document"
+
+
+class InvalidSource(PermanentError):
+    """A URL or path that cannot be fetched at all: bad scheme, missing file."""
+
+    reason = "invalid_source"
+
+
+class NotFound(PermanentError):
+    """A record a task was asked to work on is not in the database."""
+
+    reason = "not_found"
+
+
+class SchemaError(PermanentError):
+    """The database schema is not the one this code expects."""
+
+    reason = "schema_mismatch"
+
+
+__all__ = [
+    "ConnectionFailed",
+    "DatabaseUnavailable",
+    "EmptyDocument",
+    "FetchTimeout",
+    "HTTPStatus",
+    "InvalidSource",
+    "NewsflowError",
+    "NotFound",
+    "PermanentError",
+    "SchemaError",
+    "ServerError",
+    "TooLarge",
+    "TooManyRedirects",
+    "TransientError",
+    "Undecodable",
+    "UnsupportedContent",
+]

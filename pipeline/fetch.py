@@ -1,0 +1,247 @@
+"""The fetch stage: get a page's bytes and the facts about the response.
+
+Politeness and safety come from limits, not hope: connect, read and total timeouts, a bounded
+number of redirects, a size cap that also caps what a compressed body expands to, and an
+identifying User-Agent. Local files (a path or ``file://``) are read the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+import httpx
+
+from .encoding import detect_encoding, sniff_binary
+from .errors import (
+    ConnectionFailed,
+    EmptyDocument,
+    FetchTimeout,
+    HTTPStatus,
+    InvalidSource,
+    ServerError,
+    TooLarge,
+    TooManyRedirects,
+    Undecodable,
+    UnsupportedContent,
+)
+from .settings import Settings
+
+Kind = Literal["html", "text"]
+
+_HTML_TYPES = {"text/html", "application/xhtml+xml", "application/xml", "text/xml"}
+_TEXT_TYPES = {"text/plain", "text/markdown"}
+# Statuses worth asking again: the server is busy, down for a moment, or rate-limiting us.
+_RETRYABLE_STATUSES = {408, 425, 429, 500, 502, 503, 504, 507, 509, 520, 521, 522, 523, 524}
+_KEPT_HEADERS = (
+    "content-type",
+    "content-length",
+    "content-encoding",
+    "content-language",
+    "last-modified",
+    "etag",
+    "cache-control",
+    "date",
+    "server",
+    "x-robots-tag",
+)
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    """A page as it arrived: the raw bytes and what the response said about them."""
+
+    source: str
+    url: str
+    content: bytes
+    kind: Kind
+    encoding: str
+    content_type: str | None
+    status_code: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+def is_local(source: str) -> bool:
+    """True for ``file://`` URLs and for anything that is not an http(s) URL but a path."""
+    scheme = urlsplit(source).scheme.lower()
+    return scheme == "file" or (scheme not in {"http", "https"} and "://" not in source)
+
+
+def make_client(settings: Settings) -> httpx.Client:
+    """An HTTP client with newsflow's timeouts, redirect limit and User-Agent."""
+    return httpx.Client(
+        timeout=httpx.Timeout(
+            connect=settings.connect_timeout,
+            read=settings.read_timeout,
+            write=settings.read_timeout,
+            pool=settings.connect_timeout,
+        ),
+        follow_redirects=True,
+        max_redirects=settings.max_redirects,
+        headers={
+            "User-Agent": settings.user_agent,
+            "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.5",
+        },
+    )
+
+
+def fetch(source: str, settings: Settings, *, client: httpx.Client | None = None) -> FetchedPage:
+    """Fetch ``source`` (an http(s) URL, a ``file://`` URL or a path) within the limits."""
+    source = source.strip()
+    if not source:
+        raise InvalidSource("empty URL or path")
+    if is_local(source):
+        return read_file(source, settings)
+    if urlsplit(source).scheme.lower() not in {"http", "https"}:
+        raise InvalidSource(f"unsupported URL scheme in {source!r}")
+    if client is not None:
+        return _fetch_http(source, settings, client)
+    with make_client(settings) as own_client:
+        return _fetch_http(source, settings, own_client)
+
+
+def _fetch_http(url: str, settings: Settings, client: httpx.Client) -> FetchedPage:
+    deadline = time.monotonic() + settings.total_timeout
+    try:
+        with client.stream("GET", url) as response:
+            _check_status(response, settings)
+            content_type = response.headers.get("content-type")
+            declared = int(response.headers.get("content-length") or 0)
+            if declared > settings.max_bytes and "content-encoding" not in response.headers:
+                raise TooLarge(
+                    f"{url} is {declared} bytes, more than the {settings.max_bytes} allowed"
+                )
+            chunks: list[bytes] = []
+            size = 0
+            # iter_bytes yields decompressed data, so the cap holds against gzip bombs too.
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > settings.max_bytes:
+                    raise TooLarge(f"{url} is larger than the {settings.max_bytes} bytes allowed")
+                if time.monotonic() > deadline:
+                    raise FetchTimeout(
+                        f"{url} took longer than {settings.total_timeout:g}s to download"
+                    )
+                chunks.append(chunk)
+            content = b"".join(chunks)
+            final_url = str(response.url)
+            headers = {
+                name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers
+            }
+            status_code = response.status_code
+    except httpx.TimeoutException as error:
+        raise FetchTimeout(f"timed out fetching {url}: {type(error).__name__}") from error
+    except httpx.TooManyRedirects as error:
+        raise TooManyRedirects(
+            f"{url} redirected more than {settings.max_redirects} times"
+        ) from error
+    except httpx.DecodingError as error:
+        raise Undecodable(f"{url} sent a body that does not decompress: {error}") from error
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as error:
+        raise InvalidSource(f"cannot fetch {url}: {error}") from error
+    except httpx.TransportError as error:
+        raise ConnectionFailed(f"could not fetch {url}: {type(error).__name__}: {error}") from error
+
+    kind = _kind_of(content_type, content, final_url)
+    return FetchedPage(
+        source=url,
+        url=final_url,
+        content=content,
+        kind=kind,
+        encoding=detect_encoding(content, content_type),
+        content_type=content_type,
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+def _check_status(response: httpx.Response, settings: Settings) -> None:
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    where = str(response.url)
+    if status in _RETRYABLE_STATUSES:
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        if retry_after is not None:
+            retry_after = min(retry_after, settings.retry_after_max)
+        raise ServerError(
+            f"{where} answered {status} {response.reason_phrase}".rstrip(),
+            status_code=status,
+            retry_after=retry_after,
+        )
+    raise HTTPStatus(
+        f"{where} answered {status} {response.reason_phrase}".rstrip(), status_code=status
+    )
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header: either a number or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def read_file(source: str, settings: Settings) -> FetchedPage:
+    """Read a local document, with the same size cap and checks as a download."""
+    path = Path(unquote(urlsplit(source).path)) if source.lower().startswith("file:") else Path(source)
+    path = path.expanduser().resolve()
+    if not path.is_file():
+        raise InvalidSource(f"no such file: {path}")
+    size = path.stat().st_size
+    if size > settings.max_bytes:
+        raise TooLarge(f"{path} is {size} bytes, more than the {settings.max_bytes} allowed")
+    content = path.read_bytes()
+    content_type, _ = mimetypes.guess_type(path.name)
+    url = path.as_uri()
+    return FetchedPage(
+        source=source,
+        url=url,
+        content=content,
+        kind=_kind_of(content_type, content, url),
+        encoding=detect_encoding(content, None),
+        content_type=content_type,
+    )
+
+
+def _kind_of(content_type: str | None, content: bytes, url: str) -> Kind:
+    if not content.strip():
+        raise EmptyDocument(f"{url} is empty")
+    binary = sniff_binary(content)
+    if binary:
+        raise UnsupportedContent(f"{url} is {binary}, not a text document")
+    mime = (content_type or "").split(";")[0].strip().lower()
+    if mime in _HTML_TYPES:
+        return "html"
+    if mime in _TEXT_TYPES:
+        return "text" if not looks_like_html(content) else "html"
+    if mime and not mime.startswith("text/"):
+        raise UnsupportedContent(f"{url} is {mime}, not HTML or text")
+    return "html" if looks_like_html(content) else "text"
+
+
+def looks_like_html(content: bytes) -> bool:
+    head = content[:4096].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<?xml")):
+        return True
+    return any(tag in head for tag in (b"<html", b"<head", b"<body", b"<meta ", b"<div", b"<p>"))

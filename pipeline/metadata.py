@@ -1,0 +1,201 @@
+"""What a page says about itself: JSON-LD, OpenGraph, ``<meta>`` tags and ``<link>`` elements.
+
+These are the publisher's own statements, usually more exact than anything inferred from the
+layout (a full timestamp with its zone, a list of authors), so extraction asks them first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import html as lxml_html
+
+_ARTICLE_TYPES = {
+    "article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
+    "reviewnewsarticle", "backgroundnewsarticle", "blogposting", "liveblogposting", "webpage",
+    "scholarlyarticle", "techarticle", "report", "socialmediaposting", "posting",
+}
+
+
+@dataclass
+class PageMetadata:
+    title: str | None = None
+    description: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published: str | None = None
+    modified: str | None = None
+    section: str | None = None
+    tags: list[str] = field(default_factory=list)
+    site_name: str | None = None
+    canonical_url: str | None = None
+    image: str | None = None
+    language: str | None = None
+    breadcrumbs: list[str] = field(default_factory=list)
+
+
+def read_metadata(tree: lxml_html.HtmlElement) -> PageMetadata:
+    """Gather the publisher's statements, JSON-LD first, then OpenGraph and ``<meta>``."""
+    found = PageMetadata()
+    _from_json_ld(tree, found)
+    pairs = _meta_pairs(tree)
+    meta: dict[str, str] = {}
+    for name, value in pairs:
+        meta.setdefault(name, value)
+
+    def first(*names: str) -> str | None:
+        for name in names:
+            value = meta.get(name)
+            if value:
+                return value
+        return None
+
+    found.title = found.title or first("og:title", "twitter:title", "title", "dc.title")
+    found.description = found.description or first(
+        "og:description", "description", "twitter:description", "dc.description"
+    )
+    if not found.authors:
+        names = first("author", "article:author", "dc.creator", "parsely-author", "sailthru.author")
+        if names and not names.startswith("http"):
+            found.authors = split_names(names)
+    found.published = found.published or first(
+        "article:published_time", "datepublished", "pubdate", "publishdate", "dc.date",
+        "dc.date.issued", "date", "parsely-pub-date", "sailthru.date", "og:article:published_time",
+    )
+    found.modified = found.modified or first(
+        "article:modified_time", "og:updated_time", "datemodified", "last-modified", "dc.date.modified"
+    )
+    found.section = found.section or first("article:section", "section", "parsely-section")
+    if not found.tags:
+        keywords = [v for n, v in pairs if n in {"article:tag", "news_keywords", "keywords"}]
+        found.tags = _split_tags(keywords)
+    found.site_name = found.site_name or first("og:site_name", "application-name", "publisher")
+    found.image = found.image or first("og:image", "og:image:url", "twitter:image")
+    canonical = tree.xpath('//link[translate(@rel,"CANONICAL","canonical")="canonical"]/@href')
+    found.canonical_url = (canonical[0].strip() if canonical else None) or first("og:url")
+    lang = tree.xpath("/html/@lang") or tree.xpath("/html/@xml:lang")
+    found.language = (lang[0] if lang else None) or first("content-language", "og:locale", "language")
+    return found
+
+
+def _meta_pairs(tree: lxml_html.HtmlElement) -> list[tuple[str, str]]:
+    pairs = []
+    for element in tree.iter("meta"):
+        name = (
+            element.get("property") or element.get("name") or element.get("itemprop")
+            or element.get("http-equiv") or ""
+        ).strip().lower()
+        content = (element.get("content") or "").strip()
+        if name and content:
+            pairs.append((name, content))
+    return pairs
+
+
+def _from_json_ld(tree: lxml_html.HtmlElement, found: PageMetadata) -> None:
+    article: dict[str, Any] | None = None
+    for script in tree.xpath('//script[contains(translate(@type,"LDJSON","ldjson"),"ld+json")]'):
+        for node in _json_ld_nodes(script.text_content()):
+            types = {t.lower() for t in _as_list(node.get("@type")) if isinstance(t, str)}
+            if "breadcrumblist" in types and not found.breadcrumbs:
+                found.breadcrumbs = _breadcrumb_names(node)
+            elif types & _ARTICLE_TYPES and (article is None or "webpage" in _types(article)):
+                article = node
+    if article is None:
+        return
+    found.title = _text(article.get("headline")) or _text(article.get("name"))
+    found.description = _text(article.get("description"))
+    found.authors = _person_names(article.get("author"))
+    found.published = _text(article.get("datePublished")) or _text(article.get("dateCreated"))
+    found.modified = _text(article.get("dateModified"))
+    found.section = _text(_first(article.get("articleSection")))
+    found.tags = _split_tags(_as_list(article.get("keywords")))
+    publisher = _first(article.get("publisher"))
+    if isinstance(publisher, dict):
+        found.site_name = _text(publisher.get("name"))
+    found.language = _text(article.get("inLanguage"))
+    image = _first(article.get("image"))
+    found.image = _text(image.get("url")) if isinstance(image, dict) else _text(image)
+
+
+def _types(node: dict[str, Any]) -> set[str]:
+    return {t.lower() for t in _as_list(node.get("@type")) if isinstance(t, str)}
+
+
+def _json_ld_nodes(text: str) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(text.strip().rstrip(";"))
+    except ValueError:
+        return []
+    nodes: list[dict[str, Any]] = []
+    stack = _as_list(data)
+    while stack:
+        item = stack.pop(0)
+        if isinstance(item, dict):
+            nodes.append(item)
+            stack.extend(_as_list(item.get("@graph")))
+            main = item.get("mainEntity")
+            if isinstance(main, dict):
+                stack.append(main)
+    return nodes
+
+
+def _breadcrumb_names(node: dict[str, Any]) -> list[str]:
+    items = [item for item in _as_list(node.get("itemListElement")) if isinstance(item, dict)]
+    items.sort(key=lambda item: item.get("position") or 0)
+    names = []
+    for item in items:
+        name = item.get("name")
+        if not name and isinstance(item.get("item"), dict):
+            name = item["item"].get("name")
+        if isinstance(name, str) and name.strip():
+            names.append(name.strip())
+    return names
+
+
+def _person_names(value: Any) -> list[str]:
+    names: list[str] = []
+    for person in _as_list(value):
+        if isinstance(person, dict):
+            if "organization" in _types(person):
+                continue
+            person = person.get("name")
+        if isinstance(person, str) and person.strip() and not person.startswith("http"):
+            names.extend(split_names(person))
+    return list(dict.fromkeys(names))
+
+
+_BY = re.compile(r"^\s*(?:by|von|par|por|di|door|av|af|przez)\s+", re.I)
+
+
+def split_names(value: str) -> list[str]:
+    """'By Jane Doe and John Roe' -> ['Jane Doe', 'John Roe']."""
+    value = _BY.sub("", value.strip())
+    parts = re.split(r"\s*(?:,|;|\band\b|\bund\b|\bet\b|\by\b|&|\|)\s*", value)
+    return [re.sub(r"\s+", " ", part).strip() for part in parts if part and len(part.strip()) > 1]
+
+
+def _split_tags(values: list[Any]) -> list[str]:
+    tags: list[str] = []
+    for value in values:
+        if isinstance(value, str):
+            tags.extend(part.strip() for part in value.split(",") if part.strip())
+    return list(dict.fromkeys(tags))
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _first(value: Any) -> Any:
+    items = _as_list(value)
+    return items[0] if items else None
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return re.sub(r"\s+", " ", value).strip()
+    return None

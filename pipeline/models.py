@@ -1,0 +1,97 @@
+"""The typed records that pass between stages.
+
+Each is frozen and round-trips through JSON, which is what travels through Redis. None holds a
+raw page: a stage that needs the page's bytes re-reads them by ``page_id``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PageRef(Record):
+    """A fetched page, saved in the database; what the fetch stage hands on."""
+
+    page_id: int
+    url: str
+
+
+class Image(Record):
+    url: str | None = None
+    caption: str | None = None
+    credit: str | None = None
+
+
+class Link(Record):
+    title: str
+    url: str | None = None
+
+
+class CleanedDocument(Record):
+    """The page with everything that is not the article taken away.
+
+    What was removed but still tells something about the article (captions, breadcrumbs,
+    teasers, a "Published ..." line) is kept apart here, for the extract stage.
+    """
+
+    page_id: int | None = None
+    url: str | None = None
+    kind: Literal["html", "text"]
+    title: str | None = None
+    description: str | None = None
+    paragraphs: tuple[str, ...] = ()
+    images: tuple[Image, ...] = ()
+    related: tuple[Link, ...] = ()
+    breadcrumbs: tuple[str, ...] = ()
+    date_text: str | None = None
+
+
+class Article(Record):
+    """The structured article: what the extract stage produces and the store stage keeps."""
+
+    url: str | None = None
+    canonical_url: str | None = None
+    title: str | None = None
+    description: str | None = None
+    authors: tuple[str, ...] = ()
+    published_at: datetime | None = None
+    modified_at: datetime | None = None
+    section: str | None = None
+    tags: tuple[str, ...] = ()
+    language: str | None = None
+    site_name: str | None = None
+    body: str = ""
+    images: tuple[Image, ...] = ()
+    related: tuple[Link, ...] = ()
+    word_count: int = 0
+    extractor_version: str
+    page_id: int | None = Field(None, description="The raw page this article was extracted from.")
+
+
+ARTICLE_KEYS = (
+    "id", "url", "canonical_url", "title", "description", "authors", "published_at",
+    "modified_at", "section", "tags", "language", "site_name", "body", "images", "related",
+    "word_count", "extractor_version",
+)
+
+
+def article_json(article: Article, *, article_id: int | None = None) -> dict[str, object]:
+    """The article as newsflow prints it (``--json``): the keys of ``ARTICLE_KEYS``, in order."""
+    data = article.model_dump(mode="json")
+    data["id"] = article_id
+    return {key: data[key] for key in ARTICLE_KEYS}
+
+
+class StoredRef(Record):
+    """What the store stage reports: the article's row and whether it was new."""
+
+    article_id: int
+    canonical_url: str
+    created: bool

@@ -1,0 +1,246 @@
+"""Boilerplate removal for pages saved as plain text.
+
+A scraper's text dump keeps the page furniture as lines: menus and share buttons as bullets,
+a breadcrumb, photo captions (often twice, once with a credit), "RELATED:" teasers, a
+"Published ..." line and a comment widget. The rules here go by the shape of a line, a small
+vocabulary of link-like words and repetition, never by any one site's strings. What is removed
+but informative (breadcrumbs, captions, teasers, the date) is kept apart.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .models import CleanedDocument, Image, Link
+
+_BULLET = re.compile(r"^\s*(?:[•·▪▫◦‣∙●○■□►▶»*]|-(?=\s)|\d{1,2}[.)](?=\s))\s*")
+_BREADCRUMB_SEPARATOR = re.compile(r"\s+(?:>|»|›|→|/|\|)\s+")
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Words that make up menus, share bars and widgets rather than prose.
+_FURNITURE_WORDS = {
+    "home", "menu", "search", "login", "log", "sign", "in", "up", "subscribe", "newsletter",
+    "share", "shares", "sharing", "tweet", "facebook", "twitter", "x", "google", "plus",
+    "linkedin", "whatsapp", "telegram", "pinterest", "reddit", "email", "e-mail", "mail",
+    "print", "copy", "link", "live", "audio", "video", "videos", "only", "watch", "listen",
+    "podcast", "podcasts", "more", "comment", "comments", "follow", "us", "on", "advertisement",
+    "sponsored", "skip", "to", "content", "main", "navigation", "close", "open", "next",
+    "previous", "back", "top", "read", "the", "and", "rss", "feed", "instagram", "youtube",
+    "tiktok", "messenger", "sms", "flipboard", "opinion", "analysis", "latest", "news",
+    "trending", "popular", "most", "about", "contact", "privacy", "policy", "terms", "cookies",
+    "accept", "all", "settings", "donate", "support", "edition", "english", "español",
+}
+_RELATED_LABEL = re.compile(
+    r"^\s*(?:related(?:\s+(?:stories|articles|news|content|coverage|reading))?|"
+    r"read\s+(?:more|also|next)|see\s+also|also\s+read|more\s+on\s+this(?:\s+story)?|"
+    r"recommended|you\s+may\s+also\s+like|more\s+stories)\s*[:\-–—]?\s*(?P<rest>.*)$",
+    re.I,
+)
+_DATE_LINE = re.compile(
+    r"^\s*(?P<label>published|posted|updated|last\s+updated|modified|first\s+published|date)"
+    r"(?:\s+on)?\s*:?\s*(?P<date>.{4,60})$",
+    re.I,
+)
+_CREDIT = re.compile(
+    r"^(?P<caption>.*?)\s*(?:[|/–—-]\s*|\(\s*)?"
+    r"(?P<label>photo|photograph|image|picture|pic|credit|foto|source|illustration)s?"
+    r"(?:\s+credit)?\s*(?::|by)\s*(?P<credit>[^|()]{2,80}?)\s*\)?\s*$",
+    re.I,
+)
+_COUNT_ONLY = re.compile(r"^\s*[\d.,]+\s*[kKmM]?\s*$")
+_SENTENCE_END = re.compile(r"[.!?…:;]['\"”’»)]*\s*$")
+
+
+@dataclass
+class _Line:
+    text: str
+    bullet: bool
+    kind: str = "unknown"  # body, title, furniture, breadcrumb, caption, related, date, label
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+def clean_text(text: str, *, url: str | None = None, page_id: int | None = None) -> CleanedDocument:
+    """Split a plain-text page into the article and the furniture around it."""
+    lines = _read_lines(text)
+    for line in lines:
+        _classify(line)
+    _mark_captions(lines)
+    _mark_related(lines)
+    body_indexes = [i for i, line in enumerate(lines) if line.kind == "body" and _is_prose(line.text)]
+    start = body_indexes[0] if body_indexes else len(lines)
+    end = body_indexes[-1] if body_indexes else -1
+
+    title = None
+    for line in lines[:start]:
+        if line.kind == "unknown" and _is_headline(line.text):
+            title = line.text
+            line.kind = "title"
+            break
+
+    paragraphs: list[str] = []
+    for index, line in enumerate(lines):
+        if line.kind in {"body", "unknown"} and start <= index <= end:
+            paragraphs.append(line.text)
+    paragraphs, description = _drop_repeats(paragraphs)
+
+    breadcrumbs: list[str] = []
+    for line in lines:
+        if line.kind == "breadcrumb" and not breadcrumbs:
+            breadcrumbs = [part.strip() for part in _BREADCRUMB_SEPARATOR.split(line.text)]
+    images = _dedupe_images(
+        Image(caption=line.meta.get("caption"), credit=line.meta.get("credit") or None)
+        for line in lines
+        if line.kind == "caption"
+    )
+    related = tuple(
+        dict.fromkeys(Link(title=line.meta["title"]) for line in lines if line.kind == "related")
+    )
+    date_text = next((line.meta["date"] for line in lines if line.kind == "date"), None)
+    return CleanedDocument(
+        page_id=page_id,
+        url=url,
+        kind="text",
+        title=title,
+        description=description,
+        paragraphs=tuple(paragraphs),
+        images=images,
+        related=related,
+        breadcrumbs=tuple(breadcrumbs),
+        date_text=date_text,
+    )
+
+
+def _read_lines(text: str) -> list[_Line]:
+    lines = []
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        stripped = raw.strip()
+        if not stripped:
+            continue
+        match = _BULLET.match(stripped)
+        content = stripped[match.end():].strip() if match else stripped
+        if content:
+            lines.append(_Line(text=re.sub(r"\s+", " ", content), bullet=bool(match)))
+    return lines
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _classify(line: _Line) -> None:
+    text = line.text
+    words = _words(text)
+    if not words or _COUNT_ONLY.match(text):
+        line.kind = "furniture"
+        return
+    if len(words) <= 6 and all(word in _FURNITURE_WORDS for word in words):
+        line.kind = "furniture"
+        return
+    if _is_breadcrumb(text):
+        line.kind = "breadcrumb"
+        return
+    date = _DATE_LINE.match(text)
+    if date and len(words) <= 12 and any(char.isdigit() for char in date.group("date")):
+        line.kind = "date"
+        line.meta["date"] = date.group("date").strip()
+        return
+    if line.bullet and len(words) <= 8 and not _SENTENCE_END.search(text):
+        line.kind = "furniture"
+        return
+    if _is_prose(text) and not line.bullet:
+        line.kind = "body"
+
+
+def _is_breadcrumb(text: str) -> bool:
+    parts = _BREADCRUMB_SEPARATOR.split(text)
+    if len(parts) < 2 or len(parts) > 8:
+        return False
+    return all(0 < len(_words(part)) <= 4 and not _SENTENCE_END.search(part) for part in parts)
+
+
+def _is_prose(text: str) -> bool:
+    """A sentence-like paragraph: enough words and sentence punctuation at the end."""
+    return len(_words(text)) >= 8 and bool(_SENTENCE_END.search(text))
+
+
+def _is_headline(text: str) -> bool:
+    words = _words(text)
+    return 3 <= len(words) <= 30 and not re.search(r"[.:;,]\s*$", text)
+
+
+def _mark_captions(lines: list[_Line]) -> None:
+    """Photo captions: a line with a photo credit, and the same caption repeated without it."""
+    for line in lines:
+        match = _CREDIT.match(line.text)
+        if match and line.kind != "breadcrumb":
+            line.kind = "caption"
+            line.meta["caption"] = match.group("caption").strip(" |–—-")
+            line.meta["credit"] = match.group("credit").strip()
+    captions = [line.meta["caption"] for line in lines if line.kind == "caption"]
+    for line in lines:
+        if line.kind == "caption":
+            continue
+        if any(caption and (line.text == caption or caption.startswith(line.text)) for caption in captions):
+            line.kind = "caption"
+            line.meta["caption"] = line.text
+        elif line.bullet and _SENTENCE_END.search(line.text):
+            # A bulleted sentence that is repeated elsewhere is a gallery caption.
+            if sum(other.text.startswith(line.text) for other in lines) > 1:
+                line.kind = "caption"
+                line.meta["caption"] = line.text
+
+
+def _mark_related(lines: list[_Line]) -> None:
+    """A "RELATED:" label marks the next headline (or the rest of its own line) as a teaser."""
+    for index, line in enumerate(lines):
+        match = _RELATED_LABEL.match(line.text)
+        if not match or line.kind == "body":
+            continue
+        rest = match.group("rest").strip()
+        if rest:
+            line.kind = "related"
+            line.meta["title"] = rest
+            continue
+        line.kind = "furniture"
+        for following in lines[index + 1 : index + 4]:
+            if _is_headline(following.text) and not _is_prose(following.text):
+                following.kind = "related"
+                following.meta["title"] = following.text
+            else:
+                break
+
+
+def _drop_repeats(paragraphs: list[str]) -> tuple[list[str], str | None]:
+    """Drop paragraphs that repeat another; a lead repeated later in the body is the summary."""
+    kept: list[str] = []
+    description = None
+    seen: set[str] = set()
+    token_sets = [set(_words(p)) for p in paragraphs]
+    for index, paragraph in enumerate(paragraphs):
+        key = " ".join(_words(paragraph))
+        if key in seen:
+            continue
+        seen.add(key)
+        tokens = token_sets[index]
+        later = token_sets[index + 1 :]
+        if len(tokens) >= 8 and any(len(tokens & other) >= 0.8 * len(tokens) for other in later):
+            if description is None and not kept:
+                description = paragraph
+            continue
+        kept.append(paragraph)
+    return kept, description
+
+
+def _dedupe_images(images: object) -> tuple[Image, ...]:
+    result: list[Image] = []
+    for image in images:  # type: ignore[attr-defined]
+        for position, known in enumerate(result):
+            if known.caption and image.caption and (
+                known.caption.startswith(image.caption) or image.caption.startswith(known.caption)
+            ):
+                caption = max(known.caption, image.caption, key=len)
+                result[position] = Image(caption=caption, credit=known.credit or image.credit)
+                break
+        else:
+            result.append(image)
+    return tuple(result)

@@ -1,0 +1,93 @@
+"""Every setting newsflow reads, in one place, from ``NEWSFLOW_*`` environment variables.
+
+Defaults work on a laptop: a local Redis and an SQLite file in the user's data directory.
+Nothing is built at import time; call :func:`get_settings`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("newsflow", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_", env_file=".env", extra="ignore")
+
+    broker_url: str = Field(
+        "redis://127.0.0.1:6379/0", description="Celery broker (Redis) that connects the stages."
+    )
+    result_backend: str | None = Field(
+        None, description="Where task states are kept; defaults to the broker URL."
+    )
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Folder for the default SQLite database (created on first use).",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the store; default `sqlite:///<data_dir>/newsflow.db`. "
+        "Use `postgresql+psycopg://...` in production.",
+    )
+    auto_migrate: bool = Field(
+        True,
+        description="Upgrade an older database schema on start; when false, refuse to start instead.",
+    )
+
+    user_agent: str = Field(
+        "newsflow/0.1 (+https://github.com/newsflow/newsflow; news ingestion bot)",
+        description="User-Agent sent with every request, so sites can tell who is fetching.",
+    )
+    connect_timeout: float = Field(5.0, description="Seconds to establish a connection.")
+    read_timeout: float = Field(20.0, description="Seconds to wait for each chunk of a response.")
+    total_timeout: float = Field(60.0, description="Seconds a whole download may take.")
+    max_redirects: int = Field(5, description="Redirects followed before giving up.")
+    max_bytes: int = Field(
+        10 * 1024 * 1024, description="Largest response body accepted, in bytes (after decompression)."
+    )
+
+    max_retries: int = Field(5, description="Retries of a transient failure before it is recorded.")
+    retry_backoff: float = Field(
+        2.0, description="Seconds before the first retry; doubled on each further retry (with jitter)."
+    )
+    retry_backoff_max: float = Field(600.0, description="Longest wait between two retries, seconds.")
+    retry_after_max: float = Field(
+        3600.0, description="Longest Retry-After (429/503) honoured, seconds; longer ones are capped."
+    )
+
+    fetch_concurrency: int = Field(
+        32, description="Threads of a worker that serves only the fetch queue (I/O bound)."
+    )
+    worker_concurrency: int | None = Field(
+        None, description="Processes of a worker for the CPU stages; default: the number of cores."
+    )
+    task_soft_time_limit: int = Field(
+        120, description="Seconds after which a task is asked to stop and its failure recorded."
+    )
+    task_time_limit: int = Field(150, description="Seconds after which a task is killed.")
+
+    flower_address: str = Field("127.0.0.1", description="Address Flower listens on.")
+    flower_port: int = Field(5555, description="Port Flower listens on.")
+
+    @property
+    def database(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'newsflow.db'}"
+
+    @property
+    def results(self) -> str:
+        return self.result_backend or self.broker_url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

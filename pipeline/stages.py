@@ -1,0 +1,112 @@
+"""The four stages as the pipeline runs them, each from its message to its result.
+
+Each function reads what it needs by id, calls the pure stage function, persists what must be
+kept and returns the small record the next stage receives. Workers call them one per task;
+``run_local`` calls all four in-process. All are safe to run twice.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from . import clean as clean_module
+from . import extract as extract_module
+from . import fetch as fetch_module
+from .encoding import decode
+from .errors import EmptyDocument
+from .models import Article, CleanedDocument, PageRef, StoredRef
+from .settings import Settings
+from .store import repository
+from .store.db import session_scope
+
+STAGES = ("fetch", "clean", "extract", "store")
+
+
+def fetch_stage(source: str, settings: Settings, *, client: httpx.Client | None = None) -> PageRef:
+    """Download (or read) ``source`` and keep its bytes; hand on the page's id."""
+    page = fetch_module.fetch(source, settings, client=client)
+    with session_scope(settings) as session:
+        page_id = repository.save_raw_page(session, page=page)
+        repository.resolve_failures(session, stage="fetch", item=source)
+    return PageRef(page_id=page_id, url=page.url)
+
+
+def _page_text(ref: PageRef, settings: Settings) -> tuple[str, str]:
+    with session_scope(settings) as session:
+        page = repository.get_raw_page(session, page_id=ref.page_id)
+        return decode(page.content, page.encoding), page.kind
+
+
+def clean_stage(ref: PageRef, settings: Settings) -> CleanedDocument:
+    """Strip the page down to its article; captions, breadcrumbs and teasers kept apart."""
+    text, kind = _page_text(ref, settings)
+    document = clean_module.clean(text, kind, url=ref.url, page_id=ref.page_id)  # type: ignore[arg-type]
+    if not document.paragraphs:
+        raise EmptyDocument(f"no article text found in {ref.url}")
+    return document
+
+
+def extract_stage(document: CleanedDocument, settings: Settings) -> Article:
+    """Build the structured article; HTML pages are re-read by id for their metadata."""
+    html = None
+    if document.kind == "html" and document.page_id is not None:
+        html, _ = _page_text(PageRef(page_id=document.page_id, url=document.url or ""), settings)
+    return extract_module.extract(document, html)
+
+
+def store_stage(article: Article, settings: Settings) -> StoredRef:
+    """Upsert the article by its canonical URL."""
+    with session_scope(settings) as session:
+        stored = repository.upsert_article(session, article=article)
+        if article.page_id is not None:
+            for stage in ("clean", "extract", "store"):
+                repository.resolve_failures(session, stage=stage, item=page_item(article.page_id))
+    return stored
+
+
+def page_item(page_id: int) -> str:
+    """How a failure record names the page a stage worked on."""
+    return f"page:{page_id}"
+
+
+def run_local(source: str, settings: Settings, *, client: httpx.Client | None = None) -> StoredRef:
+    """All four stages in this process, with no broker: the embedded path for one-off jobs.
+
+    A failure is recorded against the stage it happened in, as a worker would, then re-raised.
+    There are no retries here: a transient failure is recorded as such, to be replayed.
+    """
+    stage, item, page_id = "fetch", source, None
+    try:
+        ref = fetch_stage(source, settings, client=client)
+        stage, item, page_id = "clean", page_item(ref.page_id), ref.page_id
+        document = clean_stage(ref, settings)
+        stage = "extract"
+        article = extract_stage(document, settings)
+        stage = "store"
+        return store_stage(article, settings)
+    except Exception as error:
+        record_failure(settings, stage=stage, item=item, error=error, page_id=page_id)
+        raise
+
+
+def record_failure(
+    settings: Settings,
+    *,
+    stage: str,
+    item: str,
+    error: BaseException,
+    attempts: int = 1,
+    page_id: int | None = None,
+    task_id: str | None = None,
+) -> None:
+    """Write the failure record for ``stage`` on ``item`` (its reason, message and attempts)."""
+    with session_scope(settings) as session:
+        repository.record_failure(
+            session,
+            stage=stage,
+            item=item,
+            error=error,
+            attempts=attempts,
+            raw_page_id=page_id,
+            task_id=task_id,
+        )

@@ -1,0 +1,1 @@
+"""The store: tables, sessions and the functions that read and write them."""

@@ -1,0 +1,139 @@
+"""Engines, sessions and the schema check.
+
+One engine per database URL and process, created on first use (never at import time, so a
+forked worker process builds its own). A lost or refused connection becomes
+:class:`~pipeline.errors.DatabaseUnavailable`, which the worker retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+import threading
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlmodel import Session, create_engine
+
+from ..errors import DatabaseUnavailable, SchemaError
+from ..settings import Settings
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def get_engine(database_url: str) -> Engine:
+    """The process's engine for ``database_url``, created on first use."""
+    with _lock:
+        engine = _engines.get(database_url)
+        if engine is None:
+            engine = _engines[database_url] = _create_engine(database_url)
+        return engine
+
+
+def _create_engine(database_url: str) -> Engine:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    # WAL lets readers and one writer work at once: several worker processes share the file.
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def dispose_engines() -> None:
+    """Forget inherited connections; call in a process that was forked from one that had them."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose(close=False)
+        _engines.clear()
+
+
+@contextmanager
+def session_scope(settings: Settings) -> Iterator[Session]:
+    """A session that commits on success, rolls back on error, and says when the DB is away."""
+    try:
+        with Session(get_engine(settings.database), expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+    except OperationalError as error:
+        raise DatabaseUnavailable(f"the database is unavailable: {error.orig}") from error
+    except DBAPIError as error:
+        if error.connection_invalidated:
+            raise DatabaseUnavailable(f"the database connection was lost: {error.orig}") from error
+        raise
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def schema_state(settings: Settings) -> tuple[str | None, str]:
+    """(revision the database is at, revision this code expects)."""
+    head = ScriptDirectory.from_config(alembic_config(settings.database)).get_current_head()
+    assert head is not None
+    try:
+        with get_engine(settings.database).connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except OperationalError as error:
+        raise DatabaseUnavailable(f"the database is unavailable: {error.orig}") from error
+    return current, head
+
+
+def upgrade(settings: Settings) -> None:
+    command.upgrade(alembic_config(settings.database), "head")
+
+
+def prepare_database(settings: Settings) -> None:
+    """Bring a new or older database to the current schema, or refuse with a clear message.
+
+    A database at a revision this code does not know was written by a newer newsflow; touching
+    it could lose data, so that always refuses.
+    """
+    current, head = schema_state(settings)
+    if current == head:
+        return
+    script = ScriptDirectory.from_config(alembic_config(settings.database))
+    if current is not None and script.get_revision(current) is None:
+        raise SchemaError(
+            f"the database at {_safe(settings.database)} has schema revision {current}, "
+            "which this version of newsflow does not know (was it written by a newer one?)"
+        )
+    if current is not None and not settings.auto_migrate:
+        raise SchemaError(
+            f"the database at {_safe(settings.database)} has schema revision {current}, "
+            f"this newsflow needs {head}: run `newsflow db upgrade` (or set "
+            "NEWSFLOW_AUTO_MIGRATE=true)"
+        )
+    upgrade(settings)
+
+
+def _safe(database_url: str) -> str:
+    return make_url(database_url).render_as_string(hide_password=True)

@@ -1,0 +1,41 @@
+"""Alembic environment: migrations run against ``SQLModel.metadata`` of our tables."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import pool
+from sqlmodel import SQLModel, create_engine
+
+from pipeline.store import tables  # noqa: F401  (registers the tables on the metadata)
+
+target_metadata = SQLModel.metadata
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=context.config.get_main_option("sqlalchemy.url"),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    url = context.config.get_main_option("sqlalchemy.url")
+    assert url is not None
+    engine = create_engine(url, poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        # Batch mode lets later ALTERs work on SQLite, which cannot alter most columns in place.
+        context.configure(
+            connection=connection, target_metadata=target_metadata, render_as_batch=True
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,184 @@
+"""Reading and writing the store.
+
+Keyword-only functions over an open session; none of them commits: the caller owns the
+transaction (see :func:`pipeline.store.db.session_scope`). Writes are idempotent, so a task that
+runs twice leaves the same rows as one that ran once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from ..errors import NewsflowError, NotFound, TransientError
+from ..fetch import FetchedPage
+from ..models import Article, StoredRef
+from .tables import ArticleRow, Failure, RawPage
+
+_ARTICLE_FIELDS = (
+    "url", "title", "description", "authors", "published_at", "modified_at", "section", "tags",
+    "language", "site_name", "body", "images", "related", "word_count", "extractor_version",
+)
+
+
+def save_raw_page(session: Session, *, page: FetchedPage) -> int:
+    """Keep the fetched bytes; the same bytes from the same URL are stored once."""
+    sha256 = page.sha256
+    existing = _raw_page_id(session, url=page.url, sha256=sha256)
+    if existing is not None:
+        return existing
+    row = RawPage(
+        source=page.source,
+        url=page.url,
+        sha256=sha256,
+        status_code=page.status_code,
+        content_type=page.content_type,
+        encoding=page.encoding,
+        kind=page.kind,
+        headers=page.headers,
+        size=len(page.content),
+        content=page.content,
+        fetched_at=page.fetched_at,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        # Another worker stored the same page between our look and our write.
+        existing = _raw_page_id(session, url=page.url, sha256=sha256)
+        if existing is None:
+            raise
+        return existing
+    assert row.id is not None
+    return row.id
+
+
+def _raw_page_id(session: Session, *, url: str, sha256: str) -> int | None:
+    statement = select(RawPage.id).where(RawPage.url == url, RawPage.sha256 == sha256)
+    return session.exec(statement).first()
+
+
+def get_raw_page(session: Session, *, page_id: int) -> RawPage:
+    page = session.get(RawPage, page_id)
+    if page is None:
+        raise NotFound(f"raw page {page_id} is not in the database")
+    return page
+
+
+def upsert_article(session: Session, *, article: Article) -> StoredRef:
+    """Insert the article, or update the row with the same canonical URL in place."""
+    canonical_url = article.canonical_url or article.url
+    if not canonical_url:
+        raise ValueError("an article needs a URL to be stored")
+    values = _article_values(article)
+    now = datetime.now(UTC)
+    existing = session.exec(
+        select(ArticleRow.id).where(ArticleRow.canonical_url == canonical_url)
+    ).first()
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    statement = insert(ArticleRow).values(
+        canonical_url=canonical_url, created_at=now, updated_at=now, **values
+    )
+    # ON CONFLICT makes the write race-free: two workers storing one article leave one row.
+    statement = statement.on_conflict_do_update(
+        index_elements=[ArticleRow.__table__.c.canonical_url],  # type: ignore[attr-defined]
+        set_={**values, "updated_at": now},
+    ).returning(ArticleRow.__table__.c.id)  # type: ignore[attr-defined]
+    article_id = session.execute(statement).scalar_one()
+    return StoredRef(article_id=article_id, canonical_url=canonical_url, created=existing is None)
+
+
+def _article_values(article: Article) -> dict[str, Any]:
+    data = article.model_dump(mode="json")
+    values = {name: data[name] for name in _ARTICLE_FIELDS}
+    values["published_at"] = article.published_at
+    values["modified_at"] = article.modified_at
+    values["raw_page_id"] = article.page_id
+    return values
+
+
+def get_article(session: Session, *, article_id: int) -> ArticleRow:
+    row = session.get(ArticleRow, article_id)
+    if row is None:
+        raise NotFound(f"article {article_id} is not in the database")
+    return row
+
+
+def list_articles(session: Session, *, limit: int = 20, offset: int = 0) -> list[ArticleRow]:
+    """The most recently stored articles first."""
+    statement = (
+        select(ArticleRow)
+        .order_by(col(ArticleRow.updated_at).desc(), col(ArticleRow.id).desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.exec(statement))
+
+
+def count_articles(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(ArticleRow)).one()
+
+
+def row_to_article(row: ArticleRow) -> Article:
+    """The stored row as the typed record the stages use."""
+    return Article.model_validate(
+        {name: getattr(row, name) for name in _ARTICLE_FIELDS}
+        | {"canonical_url": row.canonical_url, "page_id": row.raw_page_id}
+    )
+
+
+def record_failure(
+    session: Session,
+    *,
+    stage: str,
+    item: str,
+    error: BaseException,
+    attempts: int,
+    raw_page_id: int | None = None,
+    task_id: str | None = None,
+) -> Failure:
+    """Record (or update) the failure of ``stage`` on ``item``, with its reason and attempts."""
+    now = datetime.now(UTC)
+    reason = error.reason if isinstance(error, NewsflowError) else "internal_error"
+    message = str(error) or type(error).__name__
+    failure = session.exec(
+        select(Failure).where(Failure.stage == stage, Failure.item == item)
+    ).first()
+    if failure is None:
+        failure = Failure(stage=stage, item=item, first_seen=now, reason=reason, error_type="", message="")
+    failure.raw_page_id = raw_page_id
+    failure.reason = reason
+    failure.error_type = f"{type(error).__module__}.{type(error).__qualname__}"[:128]
+    failure.message = message[:4000]
+    failure.retryable = isinstance(error, TransientError)
+    failure.attempts = attempts
+    failure.task_id = task_id
+    failure.last_seen = now
+    failure.resolved = False
+    session.add(failure)
+    session.flush()
+    return failure
+
+
+def resolve_failures(session: Session, *, stage: str, item: str) -> None:
+    """Mark an item's open failures at ``stage`` resolved: it has since gone through."""
+    session.execute(
+        update(Failure)
+        .where(col(Failure.stage) == stage, col(Failure.item) == item, col(Failure.resolved).is_(False))
+        .values(resolved=True)
+    )
+
+
+def list_failures(session: Session, *, stage: str | None = None, include_resolved: bool = False) -> list[Failure]:
+    statement = select(Failure).order_by(col(Failure.last_seen).desc())
+    if stage:
+        statement = statement.where(Failure.stage == stage)
+    if not include_resolved:
+        statement = statement.where(col(Failure.resolved).is_(False))
+    return list(session.exec(statement))

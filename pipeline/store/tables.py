@@ -1,0 +1,100 @@
+"""The database tables. Changing one means a new Alembic migration (``make migration``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Dialect, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class IsoDateTime(TypeDecorator[datetime]):
+    """A datetime kept as ISO 8601 text, so a publisher's UTC offset (or its absence) survives.
+
+    SQLite drops offsets and PostgreSQL's timestamptz drops the original one; an article's
+    "published 09:00 +02:00" is worth keeping as said.
+    """
+
+    impl = String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> datetime | None:
+        return datetime.fromisoformat(value) if value else None
+
+
+class RawPage(SQLModel, table=True):
+    """A page exactly as it was fetched; the same bytes from the same URL are one row."""
+
+    __tablename__ = "raw_page"
+    __table_args__ = (UniqueConstraint("url", "sha256", name="uq_raw_page_url_sha256"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(sa_column=Column(Text, nullable=False))
+    url: str = Field(sa_column=Column(Text, nullable=False, index=True))
+    sha256: str = Field(max_length=64)
+    status_code: int | None = None
+    content_type: str | None = None
+    encoding: str
+    kind: str = Field(max_length=8)
+    headers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    size: int
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    fetched_at: datetime
+
+
+class ArticleRow(SQLModel, table=True):
+    """One article, keyed by its canonical URL; storing it again updates the row in place."""
+
+    __tablename__ = "article"
+
+    id: int | None = Field(default=None, primary_key=True)
+    canonical_url: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    url: str | None = Field(default=None, sa_column=Column(Text))
+    title: str | None = Field(default=None, sa_column=Column(Text))
+    description: str | None = Field(default=None, sa_column=Column(Text))
+    authors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    published_at: datetime | None = Field(default=None, sa_column=Column(IsoDateTime, index=True))
+    modified_at: datetime | None = Field(default=None, sa_column=Column(IsoDateTime))
+    section: str | None = None
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    language: str | None = Field(default=None, max_length=8)
+    site_name: str | None = None
+    body: str = Field(default="", sa_column=Column(Text, nullable=False))
+    images: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    related: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    word_count: int = 0
+    extractor_version: str = Field(index=True)
+    raw_page_id: int | None = Field(default=None, foreign_key="raw_page.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Failure(SQLModel, table=True):
+    """A recorded failure of one stage for one item: what failed, why, and how often."""
+
+    __tablename__ = "failure"
+    __table_args__ = (UniqueConstraint("stage", "item", name="uq_failure_stage_item"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    stage: str = Field(max_length=16, index=True)
+    # What the stage was working on: the source URL or path, or "page:<id>".
+    item: str = Field(sa_column=Column(Text, nullable=False))
+    raw_page_id: int | None = Field(default=None, foreign_key="raw_page.id")
+    reason: str = Field(max_length=64, index=True)
+    error_type: str = Field(max_length=128)
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    retryable: bool = False
+    attempts: int = 1
+    task_id: str | None = None
+    first_seen: datetime = Field(default_factory=utcnow)
+    last_seen: datetime = Field(default_factory=utcnow)
+    resolved: bool = Field(default=False, index=True)

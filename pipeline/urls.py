@@ -1,0 +1,54 @@
+"""URL canonicalisation: one spelling per article, so the same story is stored once."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+_TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "at_", "_hs")
+_TRACKING_NAMES = {
+    "fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "ocid", "cmpid", "ref_src",
+    "_ga", "mkt_tok", "smid", "smtyp", "sr_share", "ns_mchannel", "ns_source", "ns_campaign",
+}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def canonicalize(url: str) -> str:
+    """Lower-case scheme and host, no default port, no fragment, no tracking parameters."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        return urlunsplit((scheme, parts.netloc, parts.path, parts.query, ""))
+    host = (parts.hostname or "").lower().rstrip(".")
+    port = parts.port
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    query = urlencode(
+        [
+            (name, value)
+            for name, value in parse_qsl(parts.query, keep_blank_values=True)
+            if not _is_tracking(name)
+        ]
+    )
+    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in _TRACKING_NAMES or lowered.startswith(_TRACKING_PREFIXES)
+
+
+def choose_canonical(page_url: str | None, declared: str | None) -> str | None:
+    """The page's declared canonical URL when it is plausible, else the URL it was fetched from.
+
+    Some sites point every page's canonical link at their home page; trusting that would merge
+    all their articles into one, so a declared URL with no path is ignored for a deeper page.
+    """
+    if declared and page_url and not urlsplit(page_url).scheme.startswith("http"):
+        declared = None  # a local file cannot vouch for a web address
+    if declared:
+        absolute = urljoin(page_url or "", declared.strip())
+        parts = urlsplit(absolute)
+        page_path = urlsplit(page_url).path if page_url else ""
+        shallow = parts.path.strip("/") == "" and page_path.strip("/") != ""
+        if parts.scheme in _DEFAULT_PORTS and parts.hostname and not shallow:
+            return canonicalize(absolute)
+    return canonicalize(page_url) if page_url else None

@@ -1,0 +1,340 @@
+"""``newsflow``: the command line. The outer layer: it may import both ``pipeline`` and ``workers``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline import stages
+from pipeline.errors import NewsflowError
+from pipeline.models import article_json
+from pipeline.settings import get_settings
+from pipeline.store import repository
+from pipeline.store.db import prepare_database, schema_state, session_scope, upgrade
+
+app = typer.Typer(
+    name="newsflow",
+    help="Turn news pages into clean, structured, stored articles, through four Celery stages.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+errors = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    errors.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+def expand_sources(arguments: list[str]) -> list[str]:
+    """URLs and paths as given; a folder stands for its files, ``-`` for URLs read from stdin."""
+    sources: list[str] = []
+    for argument in arguments:
+        if argument == "-":
+            for line in sys.stdin:
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    sources.append(line)
+        elif "://" not in argument and Path(argument).is_dir():
+            folder = Path(argument)
+            sources.extend(
+                str(path.resolve())
+                for path in sorted(folder.rglob("*"))
+                if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+            )
+        elif "://" not in argument and Path(argument).exists():
+            sources.append(str(Path(argument).resolve()))
+        else:
+            sources.append(argument)
+    return sources
+
+
+@dataclass
+class Outcome:
+    source: str
+    status: str  # stored, failed, pending
+    detail: str = ""
+    article_id: int | None = None
+
+
+@app.command()
+def ingest(
+    sources: Annotated[list[str], typer.Argument(help="URLs, files or folders; '-' reads URLs from stdin.")],
+    wait: Annotated[bool, typer.Option("--wait", help="Show progress until every item is stored or failed.")] = False,
+    local: Annotated[bool, typer.Option("--local", help="Run the four stages in this process, with no broker.")] = False,
+    timeout: Annotated[float | None, typer.Option(help="With --wait: give up waiting after this many seconds.")] = None,
+) -> None:
+    """Send articles through the pipeline."""
+    items = expand_sources(sources)
+    if not items:
+        raise _fail("nothing to ingest")
+    settings = get_settings()
+    try:
+        prepare_database(settings)
+    except NewsflowError as error:
+        raise _fail(str(error)) from error
+    outcomes = _ingest_local(items) if local else _ingest_queued(items, wait, timeout)
+    if outcomes is None:
+        return
+    _print_outcomes(outcomes)
+    if any(outcome.status != "stored" for outcome in outcomes):
+        raise typer.Exit(1)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=errors,
+    )
+
+
+def _ingest_local(items: list[str]) -> list[Outcome]:
+    settings = get_settings()
+    outcomes = []
+    with _progress() as progress:
+        task = progress.add_task("local", total=len(items))
+        for source in items:
+            try:
+                stored = stages.run_local(source, settings)
+                outcomes.append(Outcome(source, "stored", stored.canonical_url, stored.article_id))
+            except NewsflowError as error:
+                outcomes.append(Outcome(source, "failed", f"{error.reason}: {error}"))
+            except Exception as error:  # recorded by run_local; one bad page must not stop the batch
+                outcomes.append(Outcome(source, "failed", f"internal_error: {type(error).__name__}: {error}"))
+            progress.advance(task)
+    return outcomes
+
+
+def _ingest_queued(items: list[str], wait: bool, timeout: float | None) -> list[Outcome] | None:
+    from workers.tasks import article_chain
+
+    try:
+        results = {source: article_chain(source).apply_async() for source in items}
+    except Exception as error:  # kombu raises OperationalError and friends when Redis is away
+        raise _fail(
+            f"cannot reach the broker at {get_settings().broker_url} ({error}); "
+            "start Redis, or use --local"
+        ) from error
+    if not wait:
+        console.print(f"queued {len(items)} item(s); follow them in Flower or with --wait")
+        return None
+    outcomes = {source: Outcome(source, "pending") for source in items}
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with _progress() as progress:
+        task = progress.add_task("ingest", total=len(items))
+        while any(outcome.status == "pending" for outcome in outcomes.values()):
+            for source, result in results.items():
+                if outcomes[source].status == "pending":
+                    outcomes[source] = chain_outcome(source, result)
+                    if outcomes[source].status != "pending":
+                        progress.advance(task)
+            if deadline is not None and time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    return list(outcomes.values())
+
+
+def chain_outcome(source: str, last: Any) -> Outcome:
+    """Where one article's chain stands: stored, failed (and why) or still pending."""
+    if last.successful():
+        stored = last.result
+        return Outcome(source, "stored", stored["canonical_url"], stored["article_id"])
+    node = last
+    while node is not None:
+        if node.failed():
+            error = node.result
+            reason = getattr(error, "reason", None) or type(error).__name__
+            return Outcome(source, "failed", f"{reason}: {error}")
+        node = node.parent
+    return Outcome(source, "pending")
+
+
+def _print_outcomes(outcomes: list[Outcome]) -> None:
+    table = Table(title="ingest")
+    table.add_column("source", overflow="fold", max_width=60)
+    table.add_column("status")
+    table.add_column("article")
+    table.add_column("detail", overflow="fold")
+    style = {"stored": "green", "failed": "red", "pending": "yellow"}
+    for outcome in outcomes:
+        table.add_row(
+            outcome.source, f"[{style[outcome.status]}]{outcome.status}", str(outcome.article_id or ""),
+            outcome.detail,
+        )
+    console.print(table)
+    counts = {status: sum(o.status == status for o in outcomes) for status in style}
+    console.print(", ".join(f"{count} {status}" for status, count in counts.items() if count))
+
+
+@app.command()
+def extract(
+    source: Annotated[str, typer.Argument(help="A file or an http(s) URL.")],
+    url: Annotated[str | None, typer.Option(help="The page's address, for a file saved from the web.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the article as one JSON object.")] = False,
+) -> None:
+    """Clean and extract one document and print the article; no database, no broker."""
+    from pipeline.clean import clean
+    from pipeline.encoding import decode
+    from pipeline.extract import extract as extract_article
+    from pipeline.fetch import fetch
+
+    try:
+        page = fetch(source, get_settings())
+        text = decode(page.content, page.encoding)
+        document = clean(text, page.kind, url=url or page.url)
+        article = extract_article(document, text if page.kind == "html" else None)
+    except NewsflowError as error:
+        raise _fail(f"{error.reason}: {error}") from error
+    data = article_json(article)
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        _print_article(data)
+
+
+def _print_article(data: dict[str, Any]) -> None:
+    console.print(f"[bold]{data['title'] or '(no title)'}[/bold]")
+    facts = [
+        ("id", data["id"]), ("url", data["canonical_url"] or data["url"]),
+        ("authors", ", ".join(data["authors"])), ("published", data["published_at"]),
+        ("section", data["section"]), ("tags", ", ".join(data["tags"])),
+        ("language", data["language"]), ("site", data["site_name"]), ("words", data["word_count"]),
+    ]
+    for name, value in facts:
+        if value:
+            console.print(f"[dim]{name}:[/dim] {value}")
+    console.print()
+    console.print(data["body"], markup=False, highlight=False)
+
+
+@app.command()
+def articles(
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """List stored articles."""
+    settings = get_settings()
+    with session_scope(settings) as session:
+        rows = repository.list_articles(session, limit=limit)
+        items = [article_json(repository.row_to_article(row), article_id=row.id) for row in rows]
+        total = repository.count_articles(session)
+    if as_json:
+        typer.echo(json.dumps(items, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"articles ({len(items)} of {total})")
+    for column in ("id", "title", "published", "lang", "words", "url"):
+        table.add_column(column, overflow="fold")
+    for item in items:
+        table.add_row(
+            str(item["id"]), item["title"] or "", (item["published_at"] or "")[:10],
+            item["language"] or "", str(item["word_count"]), item["canonical_url"] or "",
+        )
+    console.print(table)
+
+
+@app.command()
+def article(
+    article_id: Annotated[int, typer.Argument(metavar="ID")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Show one stored article."""
+    with session_scope(get_settings()) as session:
+        try:
+            row = repository.get_article(session, article_id=article_id)
+        except NewsflowError as error:
+            raise _fail(str(error)) from error
+        data = article_json(repository.row_to_article(row), article_id=row.id)
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        _print_article(data)
+
+
+@app.command()
+def worker(
+    queues: Annotated[str, typer.Option(help="Comma-separated queues to serve.")] = ",".join(stages.STAGES),
+    concurrency: Annotated[int | None, typer.Option(help="Processes or threads.")] = None,
+    pool: Annotated[str | None, typer.Option(help="prefork, threads or solo; default by queue.")] = None,
+    loglevel: Annotated[str, typer.Option(help="Log level.")] = "info",
+    hostname: Annotated[str | None, typer.Option(help="Worker name, as Flower shows it.")] = None,
+) -> None:
+    """Run a worker: prefork for the CPU stages, many threads for a fetch-only worker."""
+    from workers.app import app as celery_app
+
+    names = [name.strip() for name in queues.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(stages.STAGES))
+    if unknown or not names:
+        raise _fail(f"unknown queue(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(stages.STAGES)}")
+    settings = get_settings()
+    # Fetching waits on the network, not the CPU: threads serve it cheaply and in numbers.
+    io_only = names == ["fetch"]
+    pool = pool or ("threads" if io_only else "prefork")
+    if concurrency is None:
+        concurrency = settings.fetch_concurrency if io_only else (settings.worker_concurrency or os.cpu_count() or 2)
+    celery_app.worker_main(
+        [
+            "worker", f"--queues={','.join(names)}", f"--pool={pool}", f"--concurrency={concurrency}",
+            f"--loglevel={loglevel}", f"--hostname={hostname or 'newsflow-' + '-'.join(names) + '@%h'}",
+            "--task-events",
+        ]
+    )
+
+
+@app.command()
+def beat(loglevel: Annotated[str, typer.Option(help="Log level.")] = "info") -> None:
+    """Run Celery beat, the scheduler (run exactly one)."""
+    from workers.app import app as celery_app
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    celery_app.start(["beat", f"--loglevel={loglevel}", f"--schedule={settings.data_dir / 'celerybeat-schedule'}"])
+
+
+@app.command()
+def flower(
+    address: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Serve Flower, the task-level monitor, on 127.0.0.1:5555 by default."""
+    from workers.app import app as celery_app
+
+    settings = get_settings()
+    # Flower's HTTP API is off without authentication; on the loopback default it is safe to open.
+    os.environ.setdefault("FLOWER_UNAUTHENTICATED_API", "true")
+    celery_app.start(
+        ["flower", f"--address={address or settings.flower_address}", f"--port={port or settings.flower_port}"]
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database to the current schema."""
+    upgrade(get_settings())
+    current, _ = schema_state(get_settings())
+    console.print(f"database schema at revision {current}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's schema revision and the one this code expects."""
+    current, head = schema_state(get_settings())
+    console.print(f"database: {current or '(empty)'}; this newsflow: {head}")
+    if current != head:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

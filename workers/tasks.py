@@ -1,0 +1,107 @@
+"""One thin task per stage: decode the message, call the stage, hand on the result.
+
+Whether to retry is decided by the exception's class alone (see ``pipeline.errors``): a
+``TransientError`` is retried with exponential backoff and jitter (or after the server's
+Retry-After), anything else is recorded as a failure and not retried.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.utils.log import get_task_logger
+from pydantic import BaseModel
+
+from pipeline import stages
+from pipeline.errors import TransientError
+from pipeline.fetch import make_client
+from pipeline.models import Article, CleanedDocument, PageRef
+from pipeline.settings import Settings, get_settings
+
+from .app import app
+from .config import task_name
+
+logger = get_task_logger(__name__)
+Result = TypeVar("Result", bound=BaseModel)
+
+_client: httpx.Client | None = None
+_client_lock = threading.Lock()
+
+
+def http_client(settings: Settings) -> httpx.Client:
+    """One pooled HTTP client per worker process, shared by its threads."""
+    global _client
+    with _client_lock:
+        if _client is None:
+            _client = make_client(settings)
+        return _client
+
+
+def backoff(retries: int, settings: Settings) -> float:
+    """Exponential backoff with jitter, so that many failed tasks do not return in step."""
+    ceiling = min(settings.retry_backoff_max, settings.retry_backoff * 2**retries)
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def run_stage(task: Task, stage: str, item: str, page_id: int | None, call: Callable[[], Result]) -> dict[str, Any]:
+    """Run one stage for a task, deciding retry or dead letter from the exception's class."""
+    settings = get_settings()
+    attempts = task.request.retries + 1
+    try:
+        return call().model_dump(mode="json")
+    except TransientError as error:
+        if task.request.retries < settings.max_retries:
+            countdown = error.retry_after if error.retry_after is not None else backoff(task.request.retries, settings)
+            logger.warning("%s %s: %s; retry %d in %.1fs", stage, item, error, attempts, countdown)
+            raise task.retry(exc=error, countdown=countdown, max_retries=settings.max_retries) from error
+        _record(settings, stage, item, error, attempts, page_id, task.request.id)
+        raise
+    except (Exception, SoftTimeLimitExceeded) as error:
+        _record(settings, stage, item, error, attempts, page_id, task.request.id)
+        raise
+
+
+def _record(settings: Settings, stage: str, item: str, error: BaseException, attempts: int, page_id: int | None, task_id: str | None) -> None:
+    logger.error("%s %s failed for good after %d attempt(s): %s", stage, item, attempts, error)
+    try:
+        stages.record_failure(settings, stage=stage, item=item, error=error, attempts=attempts, page_id=page_id, task_id=task_id)
+    except Exception:
+        # The database may be what failed; the task's own FAILURE state still tells Flower.
+        logger.exception("could not record the failure of %s %s", stage, item)
+
+
+@app.task(bind=True, name=task_name("fetch"))
+def fetch(self: Task, source: str) -> dict[str, Any]:
+    settings = get_settings()
+    return run_stage(self, "fetch", source, None, lambda: stages.fetch_stage(source, settings, client=http_client(settings)))
+
+
+@app.task(bind=True, name=task_name("clean"))
+def clean(self: Task, message: dict[str, Any]) -> dict[str, Any]:
+    ref = PageRef.model_validate(message)
+    return run_stage(self, "clean", stages.page_item(ref.page_id), ref.page_id, lambda: stages.clean_stage(ref, get_settings()))
+
+
+@app.task(bind=True, name=task_name("extract"))
+def extract(self: Task, message: dict[str, Any]) -> dict[str, Any]:
+    document = CleanedDocument.model_validate(message)
+    item = stages.page_item(document.page_id) if document.page_id is not None else str(document.url)
+    return run_stage(self, "extract", item, document.page_id, lambda: stages.extract_stage(document, get_settings()))
+
+
+@app.task(bind=True, name=task_name("store"))
+def store(self: Task, message: dict[str, Any]) -> dict[str, Any]:
+    article = Article.model_validate(message)
+    item = stages.page_item(article.page_id) if article.page_id is not None else str(article.canonical_url)
+    return run_stage(self, "store", item, article.page_id, lambda: stages.store_stage(article, get_settings()))
+
+
+def article_chain(source: str) -> Any:
+    """The four stages for one article, each on its own queue."""
+    return fetch.si(source) | clean.s() | extract.s() | store.s()
