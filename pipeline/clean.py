@@ -86,8 +86,7 @@ def _figures(tree: lxml_html.HtmlElement, url: str | None) -> tuple[Image, ...]:
     images: list[Image] = []
     scope = tree.xpath("//article") or tree.xpath("//main") or [tree]
     for figure in scope[0].iter("figure"):
-        sources = figure.xpath(".//img/@src | .//img/@data-src | .//source/@srcset")
-        source = sources[0].split()[0] if sources else None
+        source = _image_source(figure)
         caption_nodes = figure.xpath(".//figcaption")
         caption = _squash(caption_nodes[0].text_content()) if caption_nodes else None
         credit = None
@@ -105,11 +104,28 @@ def _figures(tree: lxml_html.HtmlElement, url: str | None) -> tuple[Image, ...]:
                 caption = caption[: match.start()].strip() or None
         if source or caption:
             images.append(
-                Image(url=urljoin(url or "", source) if source else None, caption=caption, credit=credit)
+                Image(
+                    url=urljoin(url or "", source) if source else None,
+                    caption=caption,
+                    credit=credit,
+                )
             )
         if len(images) >= _MAX_IMAGES:
             break
     return tuple(dict.fromkeys(images))
+
+
+def _image_source(figure: lxml_html.HtmlElement) -> str | None:
+    # Lazy-loading pages leave src empty (or a placeholder) and put the real one elsewhere.
+    candidates = figure.xpath(
+        ".//img/@data-src | .//img/@data-original | .//img/@data-lazy-src | .//img/@src"
+        " | .//source/@srcset | .//img/@srcset"
+    )
+    for candidate in candidates:
+        words = candidate.split()
+        if words and not words[0].startswith("data:"):
+            return str(words[0])
+    return None
 
 
 def _related_links(tree: lxml_html.HtmlElement, url: str | None) -> tuple[Link, ...]:

@@ -21,9 +21,7 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.I)
-_META_CHARSET = re.compile(
-    rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I
-)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 # File signatures of formats that are sometimes served as text/html by mistake.
 _MAGIC = (
     (b"\x89PNG", "PNG image"),
@@ -60,18 +58,41 @@ def _known_codec(name: str) -> str | None:
     return codec.name
 
 
+def wide_unicode(content: bytes) -> str | None:
+    """UTF-16 or UTF-32 without a byte-order mark, told by where its NUL bytes fall."""
+    head = content[:4096]
+    if len(head) < 8 or b"\x00" not in head:
+        return None
+    size = len(head) // 4 * 4
+    columns = [head[offset:size:4].count(0) / (size // 4) for offset in range(4)]
+    if columns[0] > 0.9 and columns[1] > 0.9 and columns[2] > 0.9 and columns[3] < 0.1:
+        name = "utf-32-be"
+    elif columns[0] < 0.1 and columns[1] > 0.9 and columns[2] > 0.9 and columns[3] > 0.9:
+        name = "utf-32-le"
+    elif columns[0] > 0.8 and columns[2] > 0.8 and columns[1] < 0.2 and columns[3] < 0.2:
+        name = "utf-16-be"
+    elif columns[1] > 0.8 and columns[3] > 0.8 and columns[0] < 0.2 and columns[2] < 0.2:
+        name = "utf-16-le"
+    else:
+        return None
+    return name if _decodes(content[: len(content) // 4 * 4], name) else None
+
+
 def sniff_binary(content: bytes) -> str | None:
     """Name the binary format of ``content``, or None if it may be text."""
     head = content[:1024]
     for bom, _ in _BOMS:
         if head.startswith(bom):
             return None
+    if wide_unicode(content):
+        return None
     for magic, name in _MAGIC:
         if head.startswith(magic):
             return name
     if not head:
         return None
-    controls = sum(1 for byte in head if byte < 9 or 13 < byte < 32)
+    # ESC (27) is text in the ISO-2022 encodings of Japanese, Korean and Chinese.
+    controls = sum(1 for byte in head if byte < 9 or (13 < byte < 32 and byte != 27))
     return "binary data" if controls / len(head) > 0.1 else None
 
 
@@ -80,6 +101,9 @@ def detect_encoding(content: bytes, content_type: str | None = None) -> str:
     for bom, name in _BOMS:
         if content.startswith(bom):
             return name
+    wide = wide_unicode(content)
+    if wide:
+        return wide
     binary = sniff_binary(content)
     if binary:
         raise UnsupportedContent(f"the content is {binary}, not a text document")

@@ -154,13 +154,13 @@ def _fetch_http(url: str, settings: Settings, client: httpx.Client) -> FetchedPa
     except httpx.TransportError as error:
         raise ConnectionFailed(f"could not fetch {url}: {type(error).__name__}: {error}") from error
 
-    kind = _kind_of(content_type, content, final_url)
+    kind, encoding = _kind_and_encoding(content_type, content, final_url)
     return FetchedPage(
         source=url,
         url=final_url,
         content=content,
         kind=kind,
-        encoding=detect_encoding(content, content_type),
+        encoding=encoding,
         content_type=content_type,
         status_code=status_code,
         headers=headers,
@@ -204,7 +204,9 @@ def parse_retry_after(value: str | None) -> float | None:
 
 def read_file(source: str, settings: Settings) -> FetchedPage:
     """Read a local document, with the same size cap and checks as a download."""
-    path = Path(unquote(urlsplit(source).path)) if source.lower().startswith("file:") else Path(source)
+    path = (
+        Path(unquote(urlsplit(source).path)) if source.lower().startswith("file:") else Path(source)
+    )
     path = path.expanduser().resolve()
     if not path.is_file():
         raise InvalidSource(f"no such file: {path}")
@@ -214,34 +216,39 @@ def read_file(source: str, settings: Settings) -> FetchedPage:
     content = path.read_bytes()
     content_type, _ = mimetypes.guess_type(path.name)
     url = path.as_uri()
+    kind, encoding = _kind_and_encoding(content_type, content, url)
     return FetchedPage(
         source=source,
         url=url,
         content=content,
-        kind=_kind_of(content_type, content, url),
-        encoding=detect_encoding(content, None),
+        kind=kind,
+        encoding=encoding,
         content_type=content_type,
     )
 
 
-def _kind_of(content_type: str | None, content: bytes, url: str) -> Kind:
+def _kind_and_encoding(content_type: str | None, content: bytes, url: str) -> tuple[Kind, str]:
+    """Whether the document is HTML or plain text, and its encoding; refuse anything else."""
     if not content.strip():
         raise EmptyDocument(f"{url} is empty")
     binary = sniff_binary(content)
     if binary:
         raise UnsupportedContent(f"{url} is {binary}, not a text document")
     mime = (content_type or "").split(";")[0].strip().lower()
-    if mime in _HTML_TYPES:
-        return "html"
-    if mime in _TEXT_TYPES:
-        return "text" if not looks_like_html(content) else "html"
-    if mime and not mime.startswith("text/"):
+    if mime and mime not in _HTML_TYPES and not mime.startswith("text/"):
         raise UnsupportedContent(f"{url} is {mime}, not HTML or text")
-    return "html" if looks_like_html(content) else "text"
+    encoding = detect_encoding(content, content_type)
+    if not content.decode(encoding, errors="replace").strip(" \t\r\n\ufeff\x00"):
+        raise EmptyDocument(f"{url} is empty")
+    if mime in _HTML_TYPES:
+        return "html", encoding
+    # text/plain is often HTML served carelessly; look before trusting it.
+    head = content[:8192].decode(encoding, errors="ignore")
+    return ("html" if looks_like_html(head) else "text"), encoding
 
 
-def looks_like_html(content: bytes) -> bool:
-    head = content[:4096].lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html", b"<?xml")):
+def looks_like_html(head: str) -> bool:
+    head = head.lstrip().lower()
+    if head.startswith(("<!doctype html", "<html", "<?xml")):
         return True
-    return any(tag in head for tag in (b"<html", b"<head", b"<body", b"<meta ", b"<div", b"<p>"))
+    return any(tag in head for tag in ("<html", "<head", "<body", "<meta ", "<div", "<p>"))

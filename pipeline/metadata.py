@@ -14,9 +14,21 @@ from typing import Any
 from lxml import html as lxml_html
 
 _ARTICLE_TYPES = {
-    "article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
-    "reviewnewsarticle", "backgroundnewsarticle", "blogposting", "liveblogposting", "webpage",
-    "scholarlyarticle", "techarticle", "report", "socialmediaposting", "posting",
+    "article",
+    "newsarticle",
+    "reportagenewsarticle",
+    "analysisnewsarticle",
+    "opinionnewsarticle",
+    "reviewnewsarticle",
+    "backgroundnewsarticle",
+    "blogposting",
+    "liveblogposting",
+    "webpage",
+    "scholarlyarticle",
+    "techarticle",
+    "report",
+    "socialmediaposting",
+    "posting",
 }
 
 
@@ -61,11 +73,23 @@ def read_metadata(tree: lxml_html.HtmlElement) -> PageMetadata:
         if names and not names.startswith("http"):
             found.authors = split_names(names)
     found.published = found.published or first(
-        "article:published_time", "datepublished", "pubdate", "publishdate", "dc.date",
-        "dc.date.issued", "date", "parsely-pub-date", "sailthru.date", "og:article:published_time",
+        "article:published_time",
+        "datepublished",
+        "pubdate",
+        "publishdate",
+        "dc.date",
+        "dc.date.issued",
+        "date",
+        "parsely-pub-date",
+        "sailthru.date",
+        "og:article:published_time",
     )
     found.modified = found.modified or first(
-        "article:modified_time", "og:updated_time", "datemodified", "last-modified", "dc.date.modified"
+        "article:modified_time",
+        "og:updated_time",
+        "datemodified",
+        "last-modified",
+        "dc.date.modified",
     )
     found.section = found.section or first("article:section", "section", "parsely-section")
     if not found.tags:
@@ -76,7 +100,9 @@ def read_metadata(tree: lxml_html.HtmlElement) -> PageMetadata:
     canonical = tree.xpath('//link[translate(@rel,"CANONICAL","canonical")="canonical"]/@href')
     found.canonical_url = (canonical[0].strip() if canonical else None) or first("og:url")
     lang = tree.xpath("/html/@lang") or tree.xpath("/html/@xml:lang")
-    found.language = (lang[0] if lang else None) or first("content-language", "og:locale", "language")
+    found.language = (lang[0] if lang else None) or first(
+        "content-language", "og:locale", "language"
+    )
     return found
 
 
@@ -84,9 +110,16 @@ def _meta_pairs(tree: lxml_html.HtmlElement) -> list[tuple[str, str]]:
     pairs = []
     for element in tree.iter("meta"):
         name = (
-            element.get("property") or element.get("name") or element.get("itemprop")
-            or element.get("http-equiv") or ""
-        ).strip().lower()
+            (
+                element.get("property")
+                or element.get("name")
+                or element.get("itemprop")
+                or element.get("http-equiv")
+                or ""
+            )
+            .strip()
+            .lower()
+        )
         content = (element.get("content") or "").strip()
         if name and content:
             pairs.append((name, content))

@@ -7,7 +7,7 @@ raw page: a stage that needs the page's bytes re-reads them by ``page_id``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,6 +46,7 @@ class CleanedDocument(Record):
     kind: Literal["html", "text"]
     title: str | None = None
     description: str | None = None
+    authors: tuple[str, ...] = ()
     paragraphs: tuple[str, ...] = ()
     images: tuple[Image, ...] = ()
     related: tuple[Link, ...] = ()
@@ -76,13 +77,27 @@ class Article(Record):
 
 
 ARTICLE_KEYS = (
-    "id", "url", "canonical_url", "title", "description", "authors", "published_at",
-    "modified_at", "section", "tags", "language", "site_name", "body", "images", "related",
-    "word_count", "extractor_version",
+    "id",
+    "url",
+    "canonical_url",
+    "title",
+    "description",
+    "authors",
+    "published_at",
+    "modified_at",
+    "section",
+    "tags",
+    "language",
+    "site_name",
+    "body",
+    "images",
+    "related",
+    "word_count",
+    "extractor_version",
 )
 
 
-def article_json(article: Article, *, article_id: int | None = None) -> dict[str, object]:
+def article_json(article: Article, *, article_id: int | None = None) -> dict[str, Any]:
     """The article as newsflow prints it (``--json``): the keys of ``ARTICLE_KEYS``, in order."""
     data = article.model_dump(mode="json")
     data["id"] = article_id

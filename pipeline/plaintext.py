@@ -12,23 +12,106 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .metadata import split_names
 from .models import CleanedDocument, Image, Link
 
 _BULLET = re.compile(r"^\s*(?:[•·▪▫◦‣∙●○■□►▶»*]|-(?=\s)|\d{1,2}[.)](?=\s))\s*")
-_BREADCRUMB_SEPARATOR = re.compile(r"\s+(?:>|»|›|→|/|\|)\s+")
+# Breadcrumbs point one way (News > World); a bar of pipes is a menu (Home | World | Sport).
+_BREADCRUMB_SEPARATOR = re.compile(r"\s+(?:>|»|›|→|/)\s+")
+_MENU_SEPARATOR = re.compile(r"\s+(?:\||·|•)\s+")
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Words that make up menus, share bars and widgets rather than prose.
 _FURNITURE_WORDS = {
-    "home", "menu", "search", "login", "log", "sign", "in", "up", "subscribe", "newsletter",
-    "share", "shares", "sharing", "tweet", "facebook", "twitter", "x", "google", "plus",
-    "linkedin", "whatsapp", "telegram", "pinterest", "reddit", "email", "e-mail", "mail",
-    "print", "copy", "link", "live", "audio", "video", "videos", "only", "watch", "listen",
-    "podcast", "podcasts", "more", "comment", "comments", "follow", "us", "on", "advertisement",
-    "sponsored", "skip", "to", "content", "main", "navigation", "close", "open", "next",
-    "previous", "back", "top", "read", "the", "and", "rss", "feed", "instagram", "youtube",
-    "tiktok", "messenger", "sms", "flipboard", "opinion", "analysis", "latest", "news",
-    "trending", "popular", "most", "about", "contact", "privacy", "policy", "terms", "cookies",
-    "accept", "all", "settings", "donate", "support", "edition", "english", "español",
+    "home",
+    "menu",
+    "search",
+    "login",
+    "log",
+    "sign",
+    "in",
+    "up",
+    "subscribe",
+    "newsletter",
+    "share",
+    "shares",
+    "sharing",
+    "tweet",
+    "facebook",
+    "twitter",
+    "x",
+    "google",
+    "plus",
+    "linkedin",
+    "whatsapp",
+    "telegram",
+    "pinterest",
+    "reddit",
+    "email",
+    "e-mail",
+    "mail",
+    "print",
+    "copy",
+    "link",
+    "live",
+    "audio",
+    "video",
+    "videos",
+    "only",
+    "watch",
+    "listen",
+    "podcast",
+    "podcasts",
+    "more",
+    "comment",
+    "comments",
+    "follow",
+    "us",
+    "on",
+    "advertisement",
+    "sponsored",
+    "skip",
+    "to",
+    "content",
+    "main",
+    "navigation",
+    "close",
+    "open",
+    "next",
+    "previous",
+    "back",
+    "top",
+    "read",
+    "the",
+    "and",
+    "rss",
+    "feed",
+    "instagram",
+    "youtube",
+    "tiktok",
+    "messenger",
+    "sms",
+    "flipboard",
+    "opinion",
+    "analysis",
+    "latest",
+    "news",
+    "trending",
+    "popular",
+    "most",
+    "about",
+    "contact",
+    "privacy",
+    "policy",
+    "terms",
+    "cookies",
+    "accept",
+    "all",
+    "settings",
+    "donate",
+    "support",
+    "edition",
+    "english",
+    "español",
 }
 _RELATED_LABEL = re.compile(
     r"^\s*(?:related(?:\s+(?:stories|articles|news|content|coverage|reading))?|"
@@ -46,6 +129,9 @@ _CREDIT = re.compile(
     r"(?P<label>photo|photograph|image|picture|pic|credit|foto|source|illustration)s?"
     r"(?:\s+credit)?\s*(?::|by)\s*(?P<credit>[^|()]{2,80}?)\s*\)?\s*$",
     re.I,
+)
+_BYLINE = re.compile(
+    r"^\s*(?:by|von|par|por|di|door|av|af)\s+(?P<names>[^\W\d_][^.!?]{1,80})$", re.I
 )
 _COUNT_ONLY = re.compile(r"^\s*[\d.,]+\s*[kKmM]?\s*$")
 _SENTENCE_END = re.compile(r"[.!?…:;]['\"”’»)]*\s*$")
@@ -66,7 +152,9 @@ def clean_text(text: str, *, url: str | None = None, page_id: int | None = None)
         _classify(line)
     _mark_captions(lines)
     _mark_related(lines)
-    body_indexes = [i for i, line in enumerate(lines) if line.kind == "body" and _is_prose(line.text)]
+    body_indexes = [
+        i for i, line in enumerate(lines) if line.kind == "body" and _is_prose(line.text)
+    ]
     start = body_indexes[0] if body_indexes else len(lines)
     end = body_indexes[-1] if body_indexes else -1
 
@@ -96,12 +184,16 @@ def clean_text(text: str, *, url: str | None = None, page_id: int | None = None)
         dict.fromkeys(Link(title=line.meta["title"]) for line in lines if line.kind == "related")
     )
     date_text = next((line.meta["date"] for line in lines if line.kind == "date"), None)
+    authors = next(
+        (split_names(line.meta["names"]) for line in lines[:start] if line.kind == "byline"), []
+    )
     return CleanedDocument(
         page_id=page_id,
         url=url,
         kind="text",
         title=title,
         description=description,
+        authors=tuple(authors),
         paragraphs=tuple(paragraphs),
         images=images,
         related=related,
@@ -117,7 +209,7 @@ def _read_lines(text: str) -> list[_Line]:
         if not stripped:
             continue
         match = _BULLET.match(stripped)
-        content = stripped[match.end():].strip() if match else stripped
+        content = stripped[match.end() :].strip() if match else stripped
         if content:
             lines.append(_Line(text=re.sub(r"\s+", " ", content), bullet=bool(match)))
     return lines
@@ -139,6 +231,14 @@ def _classify(line: _Line) -> None:
     if _is_breadcrumb(text):
         line.kind = "breadcrumb"
         return
+    if _is_menu(text):
+        line.kind = "furniture"
+        return
+    byline = _BYLINE.match(text)
+    if byline and len(words) <= 10 and not _SENTENCE_END.search(text):
+        line.kind = "byline"
+        line.meta["names"] = byline.group("names")
+        return
     date = _DATE_LINE.match(text)
     if date and len(words) <= 12 and any(char.isdigit() for char in date.group("date")):
         line.kind = "date"
@@ -156,6 +256,11 @@ def _is_breadcrumb(text: str) -> bool:
     if len(parts) < 2 or len(parts) > 8:
         return False
     return all(0 < len(_words(part)) <= 4 and not _SENTENCE_END.search(part) for part in parts)
+
+
+def _is_menu(text: str) -> bool:
+    parts = _MENU_SEPARATOR.split(text)
+    return len(parts) >= 3 and all(0 < len(_words(part)) <= 3 for part in parts)
 
 
 def _is_prose(text: str) -> bool:
@@ -180,14 +285,20 @@ def _mark_captions(lines: list[_Line]) -> None:
     for line in lines:
         if line.kind == "caption":
             continue
-        if any(caption and (line.text == caption or caption.startswith(line.text)) for caption in captions):
+        if any(
+            caption and (line.text == caption or caption.startswith(line.text))
+            for caption in captions
+        ):
             line.kind = "caption"
             line.meta["caption"] = line.text
-        elif line.bullet and _SENTENCE_END.search(line.text):
+        elif (
+            line.bullet
+            and _SENTENCE_END.search(line.text)
+            and sum(other.text.startswith(line.text) for other in lines) > 1
+        ):
             # A bulleted sentence that is repeated elsewhere is a gallery caption.
-            if sum(other.text.startswith(line.text) for other in lines) > 1:
-                line.kind = "caption"
-                line.meta["caption"] = line.text
+            line.kind = "caption"
+            line.meta["caption"] = line.text
 
 
 def _mark_related(lines: list[_Line]) -> None:
@@ -223,7 +334,14 @@ def _drop_repeats(paragraphs: list[str]) -> tuple[list[str], str | None]:
         seen.add(key)
         tokens = token_sets[index]
         later = token_sets[index + 1 :]
-        if len(tokens) >= 8 and any(len(tokens & other) >= 0.8 * len(tokens) for other in later):
+        # A lead that a longer paragraph below repeats and extends is the standfirst, not body;
+        # an exact repeat is caught above, keeping its first place.
+        if len(tokens) >= 8 and any(
+            other != tokens
+            and len(other) > len(tokens)
+            and len(tokens & other) >= 0.8 * len(tokens)
+            for other in later
+        ):
             if description is None and not kept:
                 description = paragraph
             continue
@@ -235,8 +353,13 @@ def _dedupe_images(images: object) -> tuple[Image, ...]:
     result: list[Image] = []
     for image in images:  # type: ignore[attr-defined]
         for position, known in enumerate(result):
-            if known.caption and image.caption and (
-                known.caption.startswith(image.caption) or image.caption.startswith(known.caption)
+            if (
+                known.caption
+                and image.caption
+                and (
+                    known.caption.startswith(image.caption)
+                    or image.caption.startswith(known.caption)
+                )
             ):
                 caption = max(known.caption, image.caption, key=len)
                 result[position] = Image(caption=caption, credit=known.credit or image.credit)

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     )
     auto_migrate: bool = Field(
         True,
-        description="Upgrade an older database schema on start; when false, refuse to start instead.",
+        description="Upgrade an older database schema on start; when false, refuse to start.",
     )
 
     user_agent: str = Field(
@@ -50,16 +50,21 @@ class Settings(BaseSettings):
     total_timeout: float = Field(60.0, description="Seconds a whole download may take.")
     max_redirects: int = Field(5, description="Redirects followed before giving up.")
     max_bytes: int = Field(
-        10 * 1024 * 1024, description="Largest response body accepted, in bytes (after decompression)."
+        10 * 1024 * 1024,
+        description="Largest response body accepted, in bytes (after decompression).",
     )
 
     max_retries: int = Field(5, description="Retries of a transient failure before it is recorded.")
     retry_backoff: float = Field(
-        2.0, description="Seconds before the first retry; doubled on each further retry (with jitter)."
+        2.0,
+        description="Seconds before the first retry; doubled on each further retry (with jitter).",
     )
-    retry_backoff_max: float = Field(600.0, description="Longest wait between two retries, seconds.")
+    retry_backoff_max: float = Field(
+        600.0, description="Longest wait between two retries, seconds."
+    )
     retry_after_max: float = Field(
-        3600.0, description="Longest Retry-After (429/503) honoured, seconds; longer ones are capped."
+        3600.0,
+        description="Longest Retry-After (429/503) honoured, seconds; longer ones are capped.",
     )
 
     fetch_concurrency: int = Field(

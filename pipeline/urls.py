@@ -6,8 +6,23 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 _TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "at_", "_hs")
 _TRACKING_NAMES = {
-    "fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "ocid", "cmpid", "ref_src",
-    "_ga", "mkt_tok", "smid", "smtyp", "sr_share", "ns_mchannel", "ns_source", "ns_campaign",
+    "fbclid",
+    "gclid",
+    "dclid",
+    "msclkid",
+    "yclid",
+    "igshid",
+    "ocid",
+    "cmpid",
+    "ref_src",
+    "_ga",
+    "mkt_tok",
+    "smid",
+    "smtyp",
+    "sr_share",
+    "ns_mchannel",
+    "ns_source",
+    "ns_campaign",
 }
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 

@@ -13,7 +13,14 @@ from pathlib import Path
 
 __version__ = "0.1.0"
 
-_EXTRACTOR_MODULES = ("clean.py", "plaintext.py", "extract.py", "metadata.py", "encoding.py", "urls.py")
+_EXTRACTOR_MODULES = (
+    "clean.py",
+    "plaintext.py",
+    "extract.py",
+    "metadata.py",
+    "encoding.py",
+    "urls.py",
+)
 _EXTRACTOR_LIBRARIES = ("trafilatura", "htmldate", "py3langid", "lxml", "charset-normalizer")
 
 

@@ -1,9 +1,11 @@
-"""``newsflow``: the command line. The outer layer: it may import both ``pipeline`` and ``workers``."""
+"""``newsflow``, the command line: the outer layer, free to import ``pipeline`` and ``workers``."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import socket
 import sys
 import time
 from dataclasses import dataclass
@@ -53,7 +55,8 @@ def expand_sources(arguments: list[str]) -> list[str]:
             sources.extend(
                 str(path.resolve())
                 for path in sorted(folder.rglob("*"))
-                if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+                if path.is_file()
+                and not any(part.startswith(".") for part in path.relative_to(folder).parts)
             )
         elif "://" not in argument and Path(argument).exists():
             sources.append(str(Path(argument).resolve()))
@@ -72,10 +75,18 @@ class Outcome:
 
 @app.command()
 def ingest(
-    sources: Annotated[list[str], typer.Argument(help="URLs, files or folders; '-' reads URLs from stdin.")],
-    wait: Annotated[bool, typer.Option("--wait", help="Show progress until every item is stored or failed.")] = False,
-    local: Annotated[bool, typer.Option("--local", help="Run the four stages in this process, with no broker.")] = False,
-    timeout: Annotated[float | None, typer.Option(help="With --wait: give up waiting after this many seconds.")] = None,
+    sources: Annotated[
+        list[str], typer.Argument(help="URLs, files or folders; '-' reads URLs from stdin.")
+    ],
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Show progress until every item is stored or failed.")
+    ] = False,
+    local: Annotated[
+        bool, typer.Option("--local", help="Run the four stages in this process, with no broker.")
+    ] = False,
+    timeout: Annotated[
+        float | None, typer.Option(help="With --wait: give up waiting after this many seconds.")
+    ] = None,
 ) -> None:
     """Send articles through the pipeline."""
     items = expand_sources(sources)
@@ -96,7 +107,10 @@ def ingest(
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
         console=errors,
     )
 
@@ -112,16 +126,24 @@ def _ingest_local(items: list[str]) -> list[Outcome]:
                 outcomes.append(Outcome(source, "stored", stored.canonical_url, stored.article_id))
             except NewsflowError as error:
                 outcomes.append(Outcome(source, "failed", f"{error.reason}: {error}"))
-            except Exception as error:  # recorded by run_local; one bad page must not stop the batch
-                outcomes.append(Outcome(source, "failed", f"internal_error: {type(error).__name__}: {error}"))
+            except (
+                Exception
+            ) as error:  # recorded by run_local; one bad page must not stop the batch
+                outcomes.append(
+                    Outcome(source, "failed", f"internal_error: {type(error).__name__}: {error}")
+                )
             progress.advance(task)
     return outcomes
 
 
 def _ingest_queued(items: list[str], wait: bool, timeout: float | None) -> list[Outcome] | None:
+    from workers.app import app as celery_app
     from workers.tasks import article_chain
 
     try:
+        # Ask once, quickly: otherwise each send would retry on its own before failing.
+        with celery_app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=5)
         results = {source: article_chain(source).apply_async() for source in items}
     except Exception as error:  # kombu raises OperationalError and friends when Redis is away
         raise _fail(
@@ -171,7 +193,9 @@ def _print_outcomes(outcomes: list[Outcome]) -> None:
     style = {"stored": "green", "failed": "red", "pending": "yellow"}
     for outcome in outcomes:
         table.add_row(
-            outcome.source, f"[{style[outcome.status]}]{outcome.status}", str(outcome.article_id or ""),
+            outcome.source,
+            f"[{style[outcome.status]}]{outcome.status}",
+            str(outcome.article_id or ""),
             outcome.detail,
         )
     console.print(table)
@@ -182,8 +206,12 @@ def _print_outcomes(outcomes: list[Outcome]) -> None:
 @app.command()
 def extract(
     source: Annotated[str, typer.Argument(help="A file or an http(s) URL.")],
-    url: Annotated[str | None, typer.Option(help="The page's address, for a file saved from the web.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the article as one JSON object.")] = False,
+    url: Annotated[
+        str | None, typer.Option(help="The page's address, for a file saved from the web.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the article as one JSON object.")
+    ] = False,
 ) -> None:
     """Clean and extract one document and print the article; no database, no broker."""
     from pipeline.clean import clean
@@ -208,10 +236,15 @@ def extract(
 def _print_article(data: dict[str, Any]) -> None:
     console.print(f"[bold]{data['title'] or '(no title)'}[/bold]")
     facts = [
-        ("id", data["id"]), ("url", data["canonical_url"] or data["url"]),
-        ("authors", ", ".join(data["authors"])), ("published", data["published_at"]),
-        ("section", data["section"]), ("tags", ", ".join(data["tags"])),
-        ("language", data["language"]), ("site", data["site_name"]), ("words", data["word_count"]),
+        ("id", data["id"]),
+        ("url", data["canonical_url"] or data["url"]),
+        ("authors", ", ".join(data["authors"])),
+        ("published", data["published_at"]),
+        ("section", data["section"]),
+        ("tags", ", ".join(data["tags"])),
+        ("language", data["language"]),
+        ("site", data["site_name"]),
+        ("words", data["word_count"]),
     ]
     for name, value in facts:
         if value:
@@ -239,8 +272,12 @@ def articles(
         table.add_column(column, overflow="fold")
     for item in items:
         table.add_row(
-            str(item["id"]), item["title"] or "", (item["published_at"] or "")[:10],
-            item["language"] or "", str(item["word_count"]), item["canonical_url"] or "",
+            str(item["id"]),
+            item["title"] or "",
+            (item["published_at"] or "")[:10],
+            item["language"] or "",
+            str(item["word_count"]),
+            item["canonical_url"] or "",
         )
     console.print(table)
 
@@ -265,9 +302,13 @@ def article(
 
 @app.command()
 def worker(
-    queues: Annotated[str, typer.Option(help="Comma-separated queues to serve.")] = ",".join(stages.STAGES),
+    queues: Annotated[str, typer.Option(help="Comma-separated queues to serve.")] = ",".join(
+        stages.STAGES
+    ),
     concurrency: Annotated[int | None, typer.Option(help="Processes or threads.")] = None,
-    pool: Annotated[str | None, typer.Option(help="prefork, threads or solo; default by queue.")] = None,
+    pool: Annotated[
+        str | None, typer.Option(help="prefork, threads or solo; default by queue.")
+    ] = None,
     loglevel: Annotated[str, typer.Option(help="Log level.")] = "info",
     hostname: Annotated[str | None, typer.Option(help="Worker name, as Flower shows it.")] = None,
 ) -> None:
@@ -277,17 +318,28 @@ def worker(
     names = [name.strip() for name in queues.split(",") if name.strip()]
     unknown = sorted(set(names) - set(stages.STAGES))
     if unknown or not names:
-        raise _fail(f"unknown queue(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(stages.STAGES)}")
+        raise _fail(
+            f"unknown queue(s) {', '.join(unknown) or '(none)'}; "
+            f"choose from {', '.join(stages.STAGES)}"
+        )
     settings = get_settings()
     # Fetching waits on the network, not the CPU: threads serve it cheaply and in numbers.
     io_only = names == ["fetch"]
     pool = pool or ("threads" if io_only else "prefork")
     if concurrency is None:
-        concurrency = settings.fetch_concurrency if io_only else (settings.worker_concurrency or os.cpu_count() or 2)
+        concurrency = (
+            settings.fetch_concurrency
+            if io_only
+            else (settings.worker_concurrency or os.cpu_count() or 2)
+        )
     celery_app.worker_main(
         [
-            "worker", f"--queues={','.join(names)}", f"--pool={pool}", f"--concurrency={concurrency}",
-            f"--loglevel={loglevel}", f"--hostname={hostname or 'newsflow-' + '-'.join(names) + '@%h'}",
+            "worker",
+            f"--queues={','.join(names)}",
+            f"--pool={pool}",
+            f"--concurrency={concurrency}",
+            f"--loglevel={loglevel}",
+            f"--hostname={hostname or 'newsflow-' + '-'.join(names) + '@%h'}",
             "--task-events",
         ]
     )
@@ -300,7 +352,13 @@ def beat(loglevel: Annotated[str, typer.Option(help="Log level.")] = "info") -> 
 
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    celery_app.start(["beat", f"--loglevel={loglevel}", f"--schedule={settings.data_dir / 'celerybeat-schedule'}"])
+    celery_app.start(
+        [
+            "beat",
+            f"--loglevel={loglevel}",
+            f"--schedule={settings.data_dir / 'celerybeat-schedule'}",
+        ]
+    )
 
 
 @app.command()
@@ -312,11 +370,12 @@ def flower(
     from workers.app import app as celery_app
 
     settings = get_settings()
-    # Flower's HTTP API is off without authentication; on the loopback default it is safe to open.
-    os.environ.setdefault("FLOWER_UNAUTHENTICATED_API", "true")
-    celery_app.start(
-        ["flower", f"--address={address or settings.flower_address}", f"--port={port or settings.flower_port}"]
-    )
+    address = address or settings.flower_address
+    # Flower's HTTP API is off without authentication. On loopback only this machine can reach
+    # it, so it is opened there; on any other address the operator must set up auth.
+    if ipaddress.ip_address(socket.gethostbyname(address)).is_loopback:
+        os.environ.setdefault("FLOWER_UNAUTHENTICATED_API", "true")
+    celery_app.start(["flower", f"--address={address}", f"--port={port or settings.flower_port}"])
 
 
 @db_app.command("upgrade")

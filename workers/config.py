@@ -41,7 +41,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_queues": [Queue(name, routing_key=name) for name in QUEUES],
         "task_default_queue": "clean",
         "task_create_missing_queues": False,
-        "task_routes": {task_name(stage): {"queue": stage, "routing_key": stage} for stage in STAGES},
+        "task_routes": {
+            task_name(stage): {"queue": stage, "routing_key": stage} for stage in STAGES
+        },
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,

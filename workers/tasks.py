@@ -49,7 +49,9 @@ def backoff(retries: int, settings: Settings) -> float:
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
-def run_stage(task: Task, stage: str, item: str, page_id: int | None, call: Callable[[], Result]) -> dict[str, Any]:
+def run_stage(
+    task: Task, stage: str, item: str, page_id: int | None, call: Callable[[], Result]
+) -> dict[str, Any]:
     """Run one stage for a task, deciding retry or dead letter from the exception's class."""
     settings = get_settings()
     attempts = task.request.retries + 1
@@ -57,9 +59,15 @@ def run_stage(task: Task, stage: str, item: str, page_id: int | None, call: Call
         return call().model_dump(mode="json")
     except TransientError as error:
         if task.request.retries < settings.max_retries:
-            countdown = error.retry_after if error.retry_after is not None else backoff(task.request.retries, settings)
+            countdown = (
+                error.retry_after
+                if error.retry_after is not None
+                else backoff(task.request.retries, settings)
+            )
             logger.warning("%s %s: %s; retry %d in %.1fs", stage, item, error, attempts, countdown)
-            raise task.retry(exc=error, countdown=countdown, max_retries=settings.max_retries) from error
+            raise task.retry(
+                exc=error, countdown=countdown, max_retries=settings.max_retries
+            ) from error
         _record(settings, stage, item, error, attempts, page_id, task.request.id)
         raise
     except (Exception, SoftTimeLimitExceeded) as error:
@@ -67,10 +75,26 @@ def run_stage(task: Task, stage: str, item: str, page_id: int | None, call: Call
         raise
 
 
-def _record(settings: Settings, stage: str, item: str, error: BaseException, attempts: int, page_id: int | None, task_id: str | None) -> None:
+def _record(
+    settings: Settings,
+    stage: str,
+    item: str,
+    error: BaseException,
+    attempts: int,
+    page_id: int | None,
+    task_id: str | None,
+) -> None:
     logger.error("%s %s failed for good after %d attempt(s): %s", stage, item, attempts, error)
     try:
-        stages.record_failure(settings, stage=stage, item=item, error=error, attempts=attempts, page_id=page_id, task_id=task_id)
+        stages.record_failure(
+            settings,
+            stage=stage,
+            item=item,
+            error=error,
+            attempts=attempts,
+            page_id=page_id,
+            task_id=task_id,
+        )
     except Exception:
         # The database may be what failed; the task's own FAILURE state still tells Flower.
         logger.exception("could not record the failure of %s %s", stage, item)
@@ -79,27 +103,51 @@ def _record(settings: Settings, stage: str, item: str, error: BaseException, att
 @app.task(bind=True, name=task_name("fetch"))
 def fetch(self: Task, source: str) -> dict[str, Any]:
     settings = get_settings()
-    return run_stage(self, "fetch", source, None, lambda: stages.fetch_stage(source, settings, client=http_client(settings)))
+    return run_stage(
+        self,
+        "fetch",
+        source,
+        None,
+        lambda: stages.fetch_stage(source, settings, client=http_client(settings)),
+    )
 
 
 @app.task(bind=True, name=task_name("clean"))
 def clean(self: Task, message: dict[str, Any]) -> dict[str, Any]:
     ref = PageRef.model_validate(message)
-    return run_stage(self, "clean", stages.page_item(ref.page_id), ref.page_id, lambda: stages.clean_stage(ref, get_settings()))
+    return run_stage(
+        self,
+        "clean",
+        stages.page_item(ref.page_id),
+        ref.page_id,
+        lambda: stages.clean_stage(ref, get_settings()),
+    )
 
 
 @app.task(bind=True, name=task_name("extract"))
 def extract(self: Task, message: dict[str, Any]) -> dict[str, Any]:
     document = CleanedDocument.model_validate(message)
     item = stages.page_item(document.page_id) if document.page_id is not None else str(document.url)
-    return run_stage(self, "extract", item, document.page_id, lambda: stages.extract_stage(document, get_settings()))
+    return run_stage(
+        self,
+        "extract",
+        item,
+        document.page_id,
+        lambda: stages.extract_stage(document, get_settings()),
+    )
 
 
 @app.task(bind=True, name=task_name("store"))
 def store(self: Task, message: dict[str, Any]) -> dict[str, Any]:
     article = Article.model_validate(message)
-    item = stages.page_item(article.page_id) if article.page_id is not None else str(article.canonical_url)
-    return run_stage(self, "store", item, article.page_id, lambda: stages.store_stage(article, get_settings()))
+    item = (
+        stages.page_item(article.page_id)
+        if article.page_id is not None
+        else str(article.canonical_url)
+    )
+    return run_stage(
+        self, "store", item, article.page_id, lambda: stages.store_stage(article, get_settings())
+    )
 
 
 def article_chain(source: str) -> Any:

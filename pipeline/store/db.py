@@ -7,9 +7,9 @@ forked worker process builds its own). A lost or refused connection becomes
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import ResolutionError
+from alembic.util import CommandError
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -120,8 +122,7 @@ def prepare_database(settings: Settings) -> None:
     current, head = schema_state(settings)
     if current == head:
         return
-    script = ScriptDirectory.from_config(alembic_config(settings.database))
-    if current is not None and script.get_revision(current) is None:
+    if current is not None and not _known_revision(settings, current):
         raise SchemaError(
             f"the database at {_safe(settings.database)} has schema revision {current}, "
             "which this version of newsflow does not know (was it written by a newer one?)"
@@ -133,6 +134,14 @@ def prepare_database(settings: Settings) -> None:
             "NEWSFLOW_AUTO_MIGRATE=true)"
         )
     upgrade(settings)
+
+
+def _known_revision(settings: Settings, revision: str) -> bool:
+    script = ScriptDirectory.from_config(alembic_config(settings.database))
+    try:
+        return script.get_revision(revision) is not None
+    except (ResolutionError, CommandError):
+        return False
 
 
 def _safe(database_url: str) -> str:

@@ -21,8 +21,21 @@ from ..models import Article, StoredRef
 from .tables import ArticleRow, Failure, RawPage
 
 _ARTICLE_FIELDS = (
-    "url", "title", "description", "authors", "published_at", "modified_at", "section", "tags",
-    "language", "site_name", "body", "images", "related", "word_count", "extractor_version",
+    "url",
+    "title",
+    "description",
+    "authors",
+    "published_at",
+    "modified_at",
+    "section",
+    "tags",
+    "language",
+    "site_name",
+    "body",
+    "images",
+    "related",
+    "word_count",
+    "extractor_version",
 )
 
 
@@ -81,7 +94,8 @@ def upsert_article(session: Session, *, article: Article) -> StoredRef:
         select(ArticleRow.id).where(ArticleRow.canonical_url == canonical_url)
     ).first()
     dialect = session.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    # Both dialects spell an upsert the same way, from their own insert().
+    insert: Any = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
     statement = insert(ArticleRow).values(
         canonical_url=canonical_url, created_at=now, updated_at=now, **values
     )
@@ -151,7 +165,9 @@ def record_failure(
         select(Failure).where(Failure.stage == stage, Failure.item == item)
     ).first()
     if failure is None:
-        failure = Failure(stage=stage, item=item, first_seen=now, reason=reason, error_type="", message="")
+        failure = Failure(
+            stage=stage, item=item, first_seen=now, reason=reason, error_type="", message=""
+        )
     failure.raw_page_id = raw_page_id
     failure.reason = reason
     failure.error_type = f"{type(error).__module__}.{type(error).__qualname__}"[:128]
@@ -170,12 +186,16 @@ def resolve_failures(session: Session, *, stage: str, item: str) -> None:
     """Mark an item's open failures at ``stage`` resolved: it has since gone through."""
     session.execute(
         update(Failure)
-        .where(col(Failure.stage) == stage, col(Failure.item) == item, col(Failure.resolved).is_(False))
+        .where(
+            col(Failure.stage) == stage, col(Failure.item) == item, col(Failure.resolved).is_(False)
+        )
         .values(resolved=True)
     )
 
 
-def list_failures(session: Session, *, stage: str | None = None, include_resolved: bool = False) -> list[Failure]:
+def list_failures(
+    session: Session, *, stage: str | None = None, include_resolved: bool = False
+) -> list[Failure]:
     statement = select(Failure).order_by(col(Failure.last_seen).desc())
     if stage:
         statement = statement.where(Failure.stage == stage)

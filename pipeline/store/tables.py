@@ -69,8 +69,12 @@ class ArticleRow(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=8)
     site_name: str | None = None
     body: str = Field(default="", sa_column=Column(Text, nullable=False))
-    images: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    related: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    images: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    related: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     word_count: int = 0
     extractor_version: str = Field(index=True)
     raw_page_id: int | None = Field(default=None, foreign_key="raw_page.id", index=True)

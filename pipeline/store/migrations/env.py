@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import pool
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import SQLModel
 
 from pipeline.store import tables  # noqa: F401  (registers the tables on the metadata)
+from pipeline.store.db import get_engine
 
 target_metadata = SQLModel.metadata
 
@@ -25,8 +25,8 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     url = context.config.get_main_option("sqlalchemy.url")
     assert url is not None
-    engine = create_engine(url, poolclass=pool.NullPool)
-    with engine.connect() as connection:
+    # The project's engine: it creates the SQLite folder and sets the same pragmas as the app.
+    with get_engine(url).connect() as connection:
         # Batch mode lets later ALTERs work on SQLite, which cannot alter most columns in place.
         context.configure(
             connection=connection, target_metadata=target_metadata, render_as_batch=True

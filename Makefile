@@ -1,0 +1,46 @@
+# Every routine command. `make run` and `make test` set themselves up on a fresh clone.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test lint worker beat flower bench migration clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,postgres]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install newsflow with its dev extras
+
+run: $(STAMP) ## ingest the bundled samples through Redis and a worker, then list them
+	@bash scripts/run-samples.sh
+
+test: $(STAMP) ## the test suite (real Redis, PostgreSQL, HTTP servers and workers)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff and mypy
+	$(BIN)/ruff check pipeline workers tests bench
+	$(BIN)/mypy
+
+worker: $(STAMP) ## a worker serving all four queues
+	$(BIN)/newsflow worker
+
+beat: $(STAMP) ## the scheduler (run one only)
+	$(BIN)/newsflow beat
+
+flower: $(STAMP) ## Flower on http://127.0.0.1:5555
+	$(BIN)/newsflow flower
+
+bench: $(STAMP) ## orchestration cost: N pages through Redis + workers beside --local
+	$(PY) -m bench.pipeline $(BENCH_ARGS)
+
+migration: $(STAMP) ## a new Alembic revision from the table changes: make migration m="what changed"
+	$(PY) -c "import sys; from alembic import command; from pipeline.settings import get_settings; \
+	from pipeline.store.db import alembic_config; \
+	command.revision(alembic_config(get_settings().database), message=sys.argv[1], autogenerate=True)" "$(m)"
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

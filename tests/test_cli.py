@@ -1,0 +1,134 @@
+"""The ``newsflow`` command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from pipeline.models import ARTICLE_KEYS
+from pipeline.settings import Settings
+from tests.conftest import ROOT, SAMPLES
+from workers.cli import app, expand_sources
+
+runner = CliRunner()
+SEED = SAMPLES / "libya-talks-seed.txt"
+
+
+def newsflow(*arguments: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "workers.cli", *arguments],
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=120,
+    )
+
+
+def test_extract_prints_the_seed_as_json_without_a_database_or_broker(env: dict[str, str]) -> None:
+    result = newsflow("extract", str(SEED), "--json")
+    assert result.returncode == 0, result.stderr
+    article = json.loads(result.stdout)
+    assert tuple(article) == ARTICLE_KEYS
+    assert article["title"] == "Libya Talks in Russia Progress but Fail to Sign Ceasefire"
+    assert article["published_at"].startswith("2020-01-13")
+    assert article["id"] is None and article["extractor_version"]
+    assert not Path(env["NEWSFLOW_DATA_DIR"]).exists()  # touched no database
+
+
+def test_extract_takes_the_address_of_a_saved_page(env: dict[str, str]) -> None:
+    page = SAMPLES / "aljazeera-afghanistan-helicopter.html"
+    url = "https://www.aljazeera.com/news/2019/11/service-members-killed.html"
+    result = newsflow("extract", str(page), "--url", url, "--json")
+    assert result.returncode == 0, result.stderr
+    article = json.loads(result.stdout)
+    assert article["url"] == url and article["canonical_url"].startswith(
+        "https://www.aljazeera.com/"
+    )
+
+
+def test_extract_reports_a_missing_file_clearly(env: dict[str, str]) -> None:
+    result = newsflow("extract", "no/such/file.html")
+    assert result.returncode == 1
+    assert "invalid_source" in result.stderr and "no such file" in result.stderr
+
+
+def test_local_ingest_then_articles_and_article(settings: Settings) -> None:
+    result = runner.invoke(
+        app, ["ingest", "--local", str(SEED), str(SAMPLES / "sciencealert-jupiter-plumes.html")]
+    )
+    assert result.exit_code == 0, result.output
+    listed = runner.invoke(app, ["articles", "--json"])
+    articles = json.loads(listed.stdout)
+    assert len(articles) == 2 and all(tuple(item) == ARTICLE_KEYS for item in articles)
+    seed = next(item for item in articles if item["title"].startswith("Libya Talks"))
+    shown = runner.invoke(app, ["article", str(seed["id"]), "--json"])
+    assert json.loads(shown.stdout) == seed
+    again = runner.invoke(app, ["ingest", "--local", str(SEED)])
+    assert again.exit_code == 0
+    assert len(json.loads(runner.invoke(app, ["articles", "--json"]).stdout)) == 2
+    table = runner.invoke(app, ["articles"])
+    assert "Libya Talks" in table.stdout
+
+
+def test_local_ingest_records_a_failure_and_exits_non_zero(
+    settings: Settings, tmp_path: Path
+) -> None:
+    binary = tmp_path / "image.html"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    result = runner.invoke(app, ["ingest", "--local", str(binary), str(SEED)])
+    assert result.exit_code == 1
+    assert "unsupported_content" in result.stdout and "1 stored" in result.stdout
+
+
+def test_article_that_does_not_exist(settings: Settings) -> None:
+    result = runner.invoke(app, ["article", "999"])
+    assert result.exit_code == 1
+
+
+def test_sources_expand_folders_and_stdin(tmp_path: Path, monkeypatch: object) -> None:
+    (tmp_path / "a.html").write_text("<p>a</p>")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.txt").write_text("b")
+    (tmp_path / ".hidden").write_text("x")
+    import io
+
+    monkeypatch.setattr(
+        sys, "stdin", io.StringIO("https://a.example/1\n\n# comment\nhttps://a.example/2\n")
+    )  # type: ignore[attr-defined]
+    sources = expand_sources([str(tmp_path), "-", "https://b.example/3"])
+    assert sources == [
+        str(tmp_path / "a.html"),
+        str(tmp_path / "sub" / "b.txt"),
+        "https://a.example/1",
+        "https://a.example/2",
+        "https://b.example/3",
+    ]
+
+
+def test_ingest_without_a_broker_says_what_to_do(settings: Settings, monkeypatch: object) -> None:
+    result = newsflow_env({"NEWSFLOW_BROKER_URL": "redis://127.0.0.1:1/0"}, "ingest", str(SEED))
+    assert result.returncode == 1
+    assert "--local" in result.stderr
+
+
+def newsflow_env(extra: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "workers.cli", *arguments],
+        cwd=ROOT,
+        env={**os.environ, **extra},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_db_commands(settings: Settings) -> None:
+    assert runner.invoke(app, ["db", "current"]).exit_code == 0
+    assert "revision" in runner.invoke(app, ["db", "upgrade"]).stdout

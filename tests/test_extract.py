@@ -1,0 +1,197 @@
+"""Clean + extract on HTML: metadata from JSON-LD, OpenGraph and the page itself."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from pipeline.clean import clean
+from pipeline.errors import EmptyDocument
+from pipeline.extract import extract, parse_datetime
+from pipeline.models import Article
+from pipeline.version import extractor_version
+from tests.conftest import SAMPLES
+
+PARAGRAPHS = {
+    "en": [
+        "The city council approved the new budget on Tuesday after a long debate about housing and transport.",
+        "Members of the opposition said the plan did too little for families who struggle with rising rents.",
+        "The mayor said the money for new bus lines would arrive next spring, once the contracts were signed.",
+    ],
+    "de": [
+        "Der Stadtrat hat am Dienstag nach einer langen Debatte über Wohnungen und Verkehr den neuen Haushalt beschlossen.",
+        "Die Opposition kritisierte, dass der Plan zu wenig für Familien tue, die unter steigenden Mieten leiden.",
+        "Der Bürgermeister sagte, das Geld für neue Buslinien komme im nächsten Frühjahr, sobald die Verträge unterschrieben seien.",
+    ],
+    "fr": [
+        "Le conseil municipal a adopté mardi le nouveau budget après un long débat sur le logement et les transports.",
+        "L'opposition a estimé que le plan faisait trop peu pour les familles qui peinent à payer des loyers en hausse.",
+        "Le maire a déclaré que l'argent pour les nouvelles lignes de bus arriverait au printemps prochain.",
+    ],
+    "es": [
+        "El ayuntamiento aprobó el martes el nuevo presupuesto tras un largo debate sobre vivienda y transporte.",
+        "La oposición dijo que el plan hacía muy poco por las familias que sufren el aumento de los alquileres.",
+        "El alcalde afirmó que el dinero para las nuevas líneas de autobús llegaría la próxima primavera.",
+    ],
+}
+
+
+def page(
+    language: str, head: str = "", body_extra: str = "", lang_attribute: str | None = None
+) -> str:
+    paragraphs = "".join(f"<p>{text}</p>" for text in PARAGRAPHS[language])
+    lang = f' lang="{lang_attribute}"' if lang_attribute else ""
+    return (
+        f"<!doctype html><html{lang}><head><meta charset='utf-8'><title>Budget approved | Daily Example</title>{head}</head>"
+        "<body><header><nav><a href='/'>Home</a><a href='/politics'>Politics</a></nav></header>"
+        f"<main><article><h1>Budget approved</h1>{paragraphs}{body_extra}</article></main>"
+        "<aside class='related-stories'><a href='/b'>Council votes on new transport plan</a></aside>"
+        "<footer><p>© Daily Example. All rights reserved. Terms. Privacy.</p></footer></body></html>"
+    )
+
+
+def run(html: str, url: str = "https://daily.example/politics/2021/budget-approved") -> Article:
+    return extract(clean(html, "html", url=url), html)
+
+
+def test_json_ld_in_a_graph_wins_and_fills_every_field() -> None:
+    ld = {
+        "@context": "https://schema.org",
+        "@graph": [
+            {"@type": "WebSite", "name": "Daily Example"},
+            {
+                "@type": "BreadcrumbList",
+                "itemListElement": [
+                    {"@type": "ListItem", "position": 1, "name": "Home"},
+                    {"@type": "ListItem", "position": 2, "name": "Politics"},
+                    {"@type": "ListItem", "position": 3, "name": "City Hall"},
+                ],
+            },
+            {
+                "@type": "NewsArticle",
+                "headline": "Council approves the budget",
+                "description": "A long debate ends with a vote.",
+                "author": [
+                    {"@type": "Person", "name": "Jane Doe"},
+                    {"@type": "Person", "name": "John Roe"},
+                ],
+                "datePublished": "2021-03-02T09:30:00+01:00",
+                "dateModified": "2021-03-02T12:00:00+01:00",
+                "articleSection": "Politics",
+                "keywords": "budget, housing",
+                "publisher": {"@type": "Organization", "name": "Daily Example"},
+                "image": {"@type": "ImageObject", "url": "https://daily.example/img/council.jpg"},
+            },
+        ],
+    }
+    head = f'<script type="application/ld+json">{json.dumps(ld)}</script><link rel="canonical" href="/politics/2021/budget-approved?utm_source=feed">'
+    article = run(page("en", head))
+    assert article.title == "Council approves the budget"
+    assert article.description == "A long debate ends with a vote."
+    assert article.authors == ("Jane Doe", "John Roe")
+    assert article.published_at == datetime(2021, 3, 2, 9, 30, tzinfo=timezone(timedelta(hours=1)))
+    assert article.modified_at == datetime(2021, 3, 2, 12, 0, tzinfo=timezone(timedelta(hours=1)))
+    assert article.section == "Politics"
+    assert set(article.tags) >= {"budget", "housing"}
+    assert article.site_name == "Daily Example"
+    assert article.canonical_url == "https://daily.example/politics/2021/budget-approved"
+    assert article.images[0].url == "https://daily.example/img/council.jpg"
+    assert article.language == "en"
+    assert article.extractor_version == extractor_version()
+    assert article.body.split("\n\n")[0] == PARAGRAPHS["en"][0]
+    assert "All rights reserved" not in article.body and "Home" not in article.body
+    assert article.word_count == len(article.body.split())
+    assert [link.title for link in article.related] == ["Council votes on new transport plan"]
+
+
+def test_opengraph_and_meta_tags_without_json_ld() -> None:
+    head = (
+        '<meta property="og:title" content="Budget approved after long debate">'
+        '<meta property="og:site_name" content="Daily Example">'
+        '<meta name="author" content="By Jane Doe and John Roe">'
+        '<meta property="article:published_time" content="2021-03-02T08:30:00Z">'
+        '<meta property="article:section" content="Politics">'
+        '<meta property="article:tag" content="budget"><meta property="article:tag" content="city">'
+        '<meta name="description" content="The council voted.">'
+    )
+    article = run(page("en", head))
+    assert article.title == "Budget approved after long debate"
+    assert article.authors == ("Jane Doe", "John Roe")
+    assert article.published_at == datetime(2021, 3, 2, 8, 30, tzinfo=UTC)
+    assert (article.section, article.tags) == ("Politics", ("budget", "city"))
+    assert article.description == "The council voted."
+
+
+def test_a_page_with_no_metadata_still_gives_title_date_and_body() -> None:
+    body_extra = '<p class="date">Published <time datetime="2021-03-02">2 March 2021</time></p>'
+    article = run(page("en", body_extra=body_extra))
+    assert article.title and "Budget approved" in article.title
+    assert (
+        article.published_at is not None and article.published_at.date().isoformat() == "2021-03-02"
+    )
+    assert len(article.body.split("\n\n")) >= 3
+
+
+@pytest.mark.parametrize("language", ["de", "fr", "es"])
+def test_language_is_detected_from_the_text_not_a_wrong_declaration(language: str) -> None:
+    article = run(page(language, lang_attribute="en"))
+    assert article.language == language
+    assert PARAGRAPHS[language][1] in article.body
+
+
+def test_a_short_page_falls_back_to_the_declared_language() -> None:
+    html = "<html lang='pt-BR'><head><title>Olá</title></head><body><article><p>Bom dia a todos.</p></article></body></html>"
+    assert run(html).language == "pt"
+
+
+def test_a_canonical_link_to_the_home_page_is_ignored() -> None:
+    article = run(page("en", '<link rel="canonical" href="https://daily.example/">'))
+    assert article.canonical_url == "https://daily.example/politics/2021/budget-approved"
+
+
+def test_figures_give_images_with_caption_and_credit() -> None:
+    figure = (
+        "<figure><img src='/img/a.jpg'><figcaption>The mayor speaks to reporters."
+        " (Photo: Jane Roe/Agency)</figcaption></figure>"
+    )
+    article = run(page("en", body_extra=figure))
+    image = next(
+        image for image in article.images if image.url and image.url.endswith("/img/a.jpg")
+    )
+    assert image.caption == "The mayor speaks to reporters."
+    assert image.credit == "Jane Roe/Agency"
+
+
+def test_lazy_loaded_and_empty_image_sources_do_not_break_cleaning() -> None:
+    figures = (
+        "<figure><img src='' data-original='  https://cdn.example/lazy.jpg'><figcaption>Lazy.</figcaption></figure>"
+        "<figure><img src='data:image/gif;base64,R0lGOD' data-src='/real.jpg'></figure>"
+        "<figure><img src='   '><figcaption>No source at all.</figcaption></figure>"
+    )
+    urls = {image.url for image in run(page("en", body_extra=figures)).images}
+    assert {"https://cdn.example/lazy.jpg", "https://daily.example/real.jpg", None} <= urls
+
+
+def test_the_bundled_html_samples_extract_cleanly() -> None:
+    for path in sorted(SAMPLES.glob("*.html")):
+        html = path.read_text(encoding="utf-8")
+        article = run(html, url=path.as_uri())
+        assert article.title, path.name
+        assert article.word_count > 200, path.name
+        assert article.published_at is not None, path.name
+        assert article.language == "en", path.name
+
+
+def test_an_empty_page_is_a_clear_error() -> None:
+    with pytest.raises(EmptyDocument):
+        clean("   ", "html")
+
+
+def test_dates_are_parsed_or_refused() -> None:
+    assert parse_datetime("Published 13 January 2020") == datetime(2020, 1, 13)
+    assert parse_datetime("2020-01-13T10:00:00+02:00").utcoffset() == timedelta(hours=2)
+    assert parse_datetime("Nov 19, 2019 10:15 AM EST").utcoffset() == timedelta(hours=-5)
+    assert parse_datetime("not a date at all") is None
+    assert parse_datetime("1066-10-14") is None  # not a news date

@@ -1,0 +1,167 @@
+"""The store on SQLite and on PostgreSQL: schema, idempotent writes, failure records."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import inspect, text
+
+from pipeline.errors import DatabaseUnavailable, HTTPStatus, SchemaError, ServerError
+from pipeline.fetch import FetchedPage
+from pipeline.models import Article, Image, Link
+from pipeline.settings import Settings, get_settings
+from pipeline.store import db, repository
+from pipeline.store.db import get_engine, prepare_database, schema_state, session_scope
+
+
+def page(content: bytes = b"<p>hello</p>", url: str = "https://news.example/a") -> FetchedPage:
+    return FetchedPage(
+        source=url,
+        url=url,
+        content=content,
+        kind="html",
+        encoding="utf-8",
+        content_type="text/html",
+        status_code=200,
+    )
+
+
+def article(**changes: object) -> Article:
+    values: dict[str, object] = {
+        "url": "https://news.example/a?utm_source=x",
+        "canonical_url": "https://news.example/a",
+        "title": "A title",
+        "authors": ("Jane Doe",),
+        "published_at": datetime(2020, 1, 13, 9, 30, tzinfo=timezone(timedelta(hours=2))),
+        "body": "First paragraph.\n\nSecond paragraph.",
+        "images": (Image(url="https://news.example/i.jpg", caption="A caption", credit="Reuters"),),
+        "related": (Link(title="Another story", url="https://news.example/b"),),
+        "word_count": 4,
+        "extractor_version": "test+1",
+    }
+    values.update(changes)
+    return Article.model_validate(values)
+
+
+def test_a_new_database_gets_the_current_schema(any_db_settings: Settings) -> None:
+    current, head = schema_state(any_db_settings)
+    assert current == head
+    tables = set(inspect(get_engine(any_db_settings.database)).get_table_names())
+    assert {"raw_page", "article", "failure", "alembic_version"} <= tables
+
+
+def test_the_same_page_is_kept_once(any_db_settings: Settings) -> None:
+    with session_scope(any_db_settings) as session:
+        first = repository.save_raw_page(session, page=page())
+        again = repository.save_raw_page(session, page=page())
+        changed = repository.save_raw_page(session, page=page(b"<p>changed</p>"))
+        stored = repository.get_raw_page(session, page_id=first)
+    assert first == again != changed
+    assert stored.content == b"<p>hello</p>" and stored.sha256 == page().sha256
+
+
+def test_storing_an_article_twice_updates_one_row(any_db_settings: Settings) -> None:
+    with session_scope(any_db_settings) as session:
+        raw = repository.save_raw_page(session, page=page())
+        first = repository.upsert_article(session, article=article(page_id=raw))
+    with session_scope(any_db_settings) as session:
+        second = repository.upsert_article(
+            session, article=article(title="A corrected title", page_id=raw)
+        )
+        assert repository.count_articles(session) == 1
+        row = repository.get_article(session, article_id=first.article_id)
+        back = repository.row_to_article(row)
+    assert first.created and not second.created and first.article_id == second.article_id
+    assert back.title == "A corrected title" and back.page_id == raw
+    assert back.published_at == datetime(2020, 1, 13, 9, 30, tzinfo=timezone(timedelta(hours=2)))
+    assert back.images[0].credit == "Reuters" and back.related[0].title == "Another story"
+    assert back.authors == ("Jane Doe",)
+
+
+def test_failures_are_recorded_updated_and_resolved(any_db_settings: Settings) -> None:
+    with session_scope(any_db_settings) as session:
+        repository.record_failure(
+            session,
+            stage="fetch",
+            item="https://x/1",
+            error=ServerError("503", status_code=503),
+            attempts=2,
+        )
+        repository.record_failure(
+            session,
+            stage="fetch",
+            item="https://x/1",
+            error=ServerError("503", status_code=503),
+            attempts=6,
+        )
+        repository.record_failure(
+            session,
+            stage="fetch",
+            item="https://x/2",
+            error=HTTPStatus("gone", status_code=410),
+            attempts=1,
+        )
+    with session_scope(any_db_settings) as session:
+        failures = {f.item: f for f in repository.list_failures(session)}
+        assert failures["https://x/1"].attempts == 6 and failures["https://x/1"].retryable
+        assert (
+            failures["https://x/2"].reason == "http_410" and not failures["https://x/2"].retryable
+        )
+        repository.resolve_failures(session, stage="fetch", item="https://x/1")
+    with session_scope(any_db_settings) as session:
+        assert [f.item for f in repository.list_failures(session)] == ["https://x/2"]
+
+
+def test_an_unreachable_database_is_a_transient_error(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "NEWSFLOW_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"
+    )
+    get_settings.cache_clear()
+    with pytest.raises(DatabaseUnavailable), session_scope(get_settings()) as session:
+        session.execute(text("select 1"))
+
+
+def _with_extra_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A copy of our migrations plus one newer revision, to play an upgrade of the code."""
+    folder = tmp_path / "migrations"
+    shutil.copytree(db._MIGRATIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "versions" / "9999_extra.py").write_text(
+        'revision = "9999"\ndown_revision = "0001"\nbranch_labels = None\ndepends_on = None\n'
+        "import sqlalchemy as sa\nfrom alembic import op\n\n"
+        "def upgrade():\n    op.add_column('article', sa.Column('extra', sa.Text(), nullable=True))\n\n"
+        "def downgrade():\n    op.drop_column('article', 'extra')\n"
+    )
+    monkeypatch.setattr(db, "_MIGRATIONS", folder)
+    return "9999"
+
+
+def test_an_older_schema_is_refused_with_a_clear_message_or_upgraded(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = get_settings()
+    head = _with_extra_revision(tmp_path, monkeypatch)
+    command.upgrade(db.alembic_config(settings.database), "0001")
+    refusing = settings.model_copy(update={"auto_migrate": False})
+    with pytest.raises(SchemaError, match="newsflow db upgrade"):
+        prepare_database(refusing)
+    prepare_database(settings)
+    assert schema_state(settings) == (head, head)
+    columns = {c["name"] for c in inspect(get_engine(settings.database)).get_columns("article")}
+    assert "extra" in columns
+
+
+def test_a_schema_from_a_newer_newsflow_is_refused(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = get_settings()
+    with monkeypatch.context() as patch:
+        _with_extra_revision(tmp_path, patch)
+        prepare_database(settings)
+    with pytest.raises(SchemaError, match="does not know"):
+        prepare_database(settings)
