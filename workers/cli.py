@@ -20,7 +20,7 @@ from rich.table import Table
 from pipeline import stages
 from pipeline.errors import NewsflowError
 from pipeline.models import article_json
-from pipeline.settings import get_settings
+from pipeline.settings import Settings, get_settings
 from pipeline.store import repository
 from pipeline.store.db import prepare_database, schema_state, session_scope, upgrade
 
@@ -39,6 +39,14 @@ errors = Console(stderr=True)
 def _fail(message: str, code: int = 1) -> typer.Exit:
     errors.print(f"[red]error:[/red] {message}")
     return typer.Exit(code)
+
+
+def _ready(settings: Settings) -> None:
+    """A database with the current schema, or a clear message and exit status 1."""
+    try:
+        prepare_database(settings)
+    except NewsflowError as error:
+        raise _fail(str(error)) from error
 
 
 def expand_sources(arguments: list[str]) -> list[str]:
@@ -92,11 +100,7 @@ def ingest(
     items = expand_sources(sources)
     if not items:
         raise _fail("nothing to ingest")
-    settings = get_settings()
-    try:
-        prepare_database(settings)
-    except NewsflowError as error:
-        raise _fail(str(error)) from error
+    _ready(get_settings())
     outcomes = _ingest_local(items) if local else _ingest_queued(items, wait, timeout)
     if outcomes is None:
         return
@@ -260,6 +264,7 @@ def articles(
 ) -> None:
     """List stored articles."""
     settings = get_settings()
+    _ready(settings)
     with session_scope(settings) as session:
         rows = repository.list_articles(session, limit=limit)
         items = [article_json(repository.row_to_article(row), article_id=row.id) for row in rows]
@@ -288,6 +293,7 @@ def article(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Show one stored article."""
+    _ready(get_settings())
     with session_scope(get_settings()) as session:
         try:
             row = repository.get_article(session, article_id=article_id)

@@ -17,26 +17,11 @@ from sqlmodel import Session, col, select
 
 from ..errors import NewsflowError, NotFound, TransientError
 from ..fetch import FetchedPage
-from ..models import Article, StoredRef
+from ..models import ARTICLE_KEYS, Article, StoredRef
 from .tables import ArticleRow, Failure, RawPage
 
-_ARTICLE_FIELDS = (
-    "url",
-    "title",
-    "description",
-    "authors",
-    "published_at",
-    "modified_at",
-    "section",
-    "tags",
-    "language",
-    "site_name",
-    "body",
-    "images",
-    "related",
-    "word_count",
-    "extractor_version",
-)
+# The article's own fields as stored; the row adds its id and keys on the canonical URL.
+_ARTICLE_FIELDS = tuple(key for key in ARTICLE_KEYS if key not in {"id", "canonical_url"})
 
 
 def save_raw_page(session: Session, *, page: FetchedPage) -> int:
