@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from typing import Literal
-from urllib.parse import urljoin
 
 import trafilatura
 from lxml import etree
@@ -18,6 +17,7 @@ from lxml import html as lxml_html
 from .errors import EmptyDocument
 from .models import CleanedDocument, Image, Link
 from .plaintext import clean_text
+from .urls import absolute_url
 
 _MAX_RELATED = 20
 _MAX_IMAGES = 30
@@ -103,13 +103,7 @@ def _figures(tree: lxml_html.HtmlElement, url: str | None) -> tuple[Image, ...]:
                 credit = match.group("credit").strip()
                 caption = caption[: match.start()].strip() or None
         if source or caption:
-            images.append(
-                Image(
-                    url=urljoin(url or "", source) if source else None,
-                    caption=caption,
-                    credit=credit,
-                )
-            )
+            images.append(Image(url=absolute_url(url, source), caption=caption, credit=credit))
         if len(images) >= _MAX_IMAGES:
             break
     return tuple(dict.fromkeys(images))
@@ -138,7 +132,7 @@ def _related_links(tree: lxml_html.HtmlElement, url: str | None) -> tuple[Link, 
         title = _squash(anchor.text_content())
         if len(title.split()) < 3:
             continue
-        links.append(Link(title=title, url=urljoin(url or "", anchor.get("href"))))
+        links.append(Link(title=title, url=absolute_url(url, anchor.get("href"))))
         if len(links) >= _MAX_RELATED:
             break
     return tuple(dict.fromkeys(links))

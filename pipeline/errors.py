@@ -58,8 +58,13 @@ class ServerError(TransientError):
 
     reason = "http_server_error"
 
-    def __init__(self, message: str, *, status_code: int, retry_after: float | None = None) -> None:
-        super().__init__(message, reason=f"http_{status_code}", retry_after=retry_after)
+    # Keyword arguments have defaults so that Celery can rebuild the error from its message.
+    def __init__(
+        self, message: str, *, status_code: int = 0, retry_after: float | None = None
+    ) -> None:
+        super().__init__(
+            message, reason=f"http_{status_code}" if status_code else None, retry_after=retry_after
+        )
         self.status_code = status_code
 
 
@@ -75,8 +80,8 @@ class HTTPStatus(PermanentError):
 
     reason = "http_status"
 
-    def __init__(self, message: str, *, status_code: int) -> None:
-        super().__init__(message, reason=f"http_{status_code}")
+    def __init__(self, message: str, *, status_code: int = 0) -> None:
+        super().__init__(message, reason=f"http_{status_code}" if status_code else None)
         self.status_code = status_code
 
 
@@ -114,6 +119,12 @@ class NotFound(PermanentError):
     reason = "not_found"
 
 
+class InvalidMessage(PermanentError):
+    """A task message that does not hold the record its stage expects."""
+
+    reason = "invalid_message"
+
+
 class SchemaError(PermanentError):
     """The database schema is not the one this code expects."""
 
@@ -126,6 +137,7 @@ __all__ = [
     "EmptyDocument",
     "FetchTimeout",
     "HTTPStatus",
+    "InvalidMessage",
     "InvalidSource",
     "NewsflowError",
     "NotFound",

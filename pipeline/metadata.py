@@ -176,7 +176,7 @@ def _json_ld_nodes(text: str) -> list[dict[str, Any]]:
 
 def _breadcrumb_names(node: dict[str, Any]) -> list[str]:
     items = [item for item in _as_list(node.get("itemListElement")) if isinstance(item, dict)]
-    items.sort(key=lambda item: item.get("position") or 0)
+    items.sort(key=_position)
     names = []
     for item in items:
         name = item.get("name")
@@ -185,6 +185,13 @@ def _breadcrumb_names(node: dict[str, Any]) -> list[str]:
         if isinstance(name, str) and name.strip():
             names.append(name.strip())
     return names
+
+
+def _position(item: dict[str, Any]) -> float:
+    try:
+        return float(item.get("position") or 0)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _person_names(value: Any) -> list[str]:

@@ -14,6 +14,7 @@ from . import extract as extract_module
 from . import fetch as fetch_module
 from .encoding import decode
 from .errors import EmptyDocument
+from .fetch import Kind
 from .models import Article, CleanedDocument, PageRef, StoredRef
 from .settings import Settings
 from .store import repository
@@ -31,16 +32,17 @@ def fetch_stage(source: str, settings: Settings, *, client: httpx.Client | None 
     return PageRef(page_id=page_id, url=page.url)
 
 
-def _page_text(ref: PageRef, settings: Settings) -> tuple[str, str]:
+def _page_text(ref: PageRef, settings: Settings) -> tuple[str, Kind]:
     with session_scope(settings) as session:
         page = repository.get_raw_page(session, page_id=ref.page_id)
-        return decode(page.content, page.encoding), page.kind
+        kind: Kind = "html" if page.kind == "html" else "text"
+        return decode(page.content, page.encoding), kind
 
 
 def clean_stage(ref: PageRef, settings: Settings) -> CleanedDocument:
     """Strip the page down to its article; captions, breadcrumbs and teasers kept apart."""
     text, kind = _page_text(ref, settings)
-    document = clean_module.clean(text, kind, url=ref.url, page_id=ref.page_id)  # type: ignore[arg-type]
+    document = clean_module.clean(text, kind, url=ref.url, page_id=ref.page_id)
     if not document.paragraphs:
         raise EmptyDocument(f"no article text found in {ref.url}")
     return document
@@ -73,7 +75,7 @@ def run_local(source: str, settings: Settings, *, client: httpx.Client | None = 
     """All four stages in this process, with no broker: the embedded path for one-off jobs.
 
     A failure is recorded against the stage it happened in, as a worker would, then re-raised.
-    There are no retries here: a transient failure is recorded as such, to be replayed.
+    There are no retries here: a transient failure is recorded as retryable and left at that.
     """
     stage, item, page_id = "fetch", source, None
     try:

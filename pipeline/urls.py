@@ -27,6 +27,22 @@ _TRACKING_NAMES = {
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+def absolute_url(base: str | None, reference: str | None) -> str | None:
+    """``reference`` resolved against ``base``; None when either is malformed.
+
+    Publishers' markup is full of broken URLs (``http://[oops``, port 99999); one of them must
+    cost a link, never the article.
+    """
+    if not reference or not reference.strip():
+        return None
+    try:
+        joined = urljoin(base or "", reference.strip())
+        urlsplit(joined).port  # noqa: B018  (raises on a malformed netloc)
+    except ValueError:
+        return None
+    return joined
+
+
 def canonicalize(url: str) -> str:
     """Lower-case scheme and host, no default port, no fragment, no tracking parameters."""
     parts = urlsplit(url.strip())
@@ -34,7 +50,10 @@ def canonicalize(url: str) -> str:
     if scheme not in _DEFAULT_PORTS:
         return urlunsplit((scheme, parts.netloc, parts.path, parts.query, ""))
     host = (parts.hostname or "").lower().rstrip(".")
-    port = parts.port
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     query = urlencode(
         [
@@ -59,8 +78,8 @@ def choose_canonical(page_url: str | None, declared: str | None) -> str | None:
     """
     if declared and page_url and not urlsplit(page_url).scheme.startswith("http"):
         declared = None  # a local file cannot vouch for a web address
-    if declared:
-        absolute = urljoin(page_url or "", declared.strip())
+    absolute = absolute_url(page_url, declared) if declared else None
+    if absolute:
         parts = urlsplit(absolute)
         page_path = urlsplit(page_url).path if page_url else ""
         shallow = parts.path.strip("/") == "" and page_path.strip("/") != ""

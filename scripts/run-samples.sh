@@ -44,6 +44,7 @@ else
 fi
 
 samples=(samples/*.html samples/*.txt)
+"$newsflow" db upgrade
 if [ "$mode" = queued ]; then
   "$newsflow" worker --loglevel warning --hostname "newsflow-run-$$@%h" >"$work/worker.log" 2>&1 &
   pids+=($!)

@@ -174,6 +174,20 @@ def test_lazy_loaded_and_empty_image_sources_do_not_break_cleaning() -> None:
     assert {"https://cdn.example/lazy.jpg", "https://daily.example/real.jpg", None} <= urls
 
 
+def test_malformed_urls_in_the_markup_cost_a_link_not_the_article() -> None:
+    head = (
+        '<link rel="canonical" href="https://daily.example:99999/x">'
+        '<meta property="og:url" content="http://[::1">'
+        '<script type="application/ld+json">{"@type": "BreadcrumbList", "itemListElement": ['
+        '{"position": "1", "name": "News"}, {"position": 2, "name": "City"}]}</script>'
+    )
+    figure = "<figure><img src='http://[oops'><figcaption>Broken image.</figcaption></figure>"
+    article = run(page("en", head, body_extra=figure))
+    assert article.canonical_url == "https://daily.example/politics/2021/budget-approved"
+    assert any(image.caption == "Broken image." and image.url is None for image in article.images)
+    assert (article.section, article.tags) == ("News", ("City",))
+
+
 def test_the_bundled_html_samples_extract_cleanly() -> None:
     for path in sorted(SAMPLES.glob("*.html")):
         html = path.read_text(encoding="utf-8")

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect, text
+from sqlalchemy import func, inspect, text
+from sqlmodel import select
 
 from pipeline.errors import DatabaseUnavailable, HTTPStatus, SchemaError, ServerError
 from pipeline.fetch import FetchedPage
-from pipeline.models import Article, Image, Link
+from pipeline.models import Article, Image, Link, StoredRef
 from pipeline.settings import Settings, get_settings
 from pipeline.store import db, repository
-from pipeline.store.db import get_engine, prepare_database, schema_state, session_scope
+from pipeline.store.db import (
+    dispose_engines,
+    get_engine,
+    prepare_database,
+    schema_state,
+    session_scope,
+)
+from pipeline.store.tables import RawPage
 
 
 def page(content: bytes = b"<p>hello</p>", url: str = "https://news.example/a") -> FetchedPage:
@@ -80,6 +93,42 @@ def test_storing_an_article_twice_updates_one_row(any_db_settings: Settings) -> 
     assert back.published_at == datetime(2020, 1, 13, 9, 30, tzinfo=timezone(timedelta(hours=2)))
     assert back.images[0].credit == "Reuters" and back.related[0].title == "Another story"
     assert back.authors == ("Jane Doe",)
+
+
+def test_an_article_from_an_older_fetch_does_not_overwrite_a_newer_one(
+    any_db_settings: Settings,
+) -> None:
+    with session_scope(any_db_settings) as session:
+        older = repository.save_raw_page(session, page=page(b"<p>v1</p>"))
+        newer = repository.save_raw_page(session, page=page(b"<p>v2</p>"))
+        repository.upsert_article(session, article=article(title="Newer", page_id=newer))
+        late = repository.upsert_article(session, article=article(title="Older", page_id=older))
+        row = repository.get_article(session, article_id=late.article_id)
+        assert (row.title, row.raw_page_id) == ("Newer", newer)
+
+
+def test_concurrent_writers_leave_one_page_one_article_one_failure(
+    any_db_settings: Settings,
+) -> None:
+    barrier = threading.Barrier(6)
+
+    def write(index: int) -> StoredRef:
+        barrier.wait(timeout=30)
+        with session_scope(any_db_settings) as session:
+            page_id = repository.save_raw_page(session, page=page(b"<p>same</p>"))
+            repository.record_failure(
+                session, stage="fetch", item="https://x/1", error=ServerError("503"), attempts=index
+            )
+        with session_scope(any_db_settings) as session:
+            return repository.upsert_article(session, article=article(page_id=page_id))
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        stored = list(pool.map(write, range(6)))
+    assert len({ref.article_id for ref in stored}) == 1
+    with session_scope(any_db_settings) as session:
+        assert repository.count_articles(session) == 1
+        assert session.exec(select(func.count()).select_from(RawPage)).one() == 1
+        assert len(repository.list_failures(session)) == 1
 
 
 def test_failures_are_recorded_updated_and_resolved(any_db_settings: Settings) -> None:
@@ -154,6 +203,31 @@ def test_an_older_schema_is_refused_with_a_clear_message_or_upgraded(
     assert schema_state(settings) == (head, head)
     columns = {c["name"] for c in inspect(get_engine(settings.database)).get_columns("article")}
     assert "extra" in columns
+
+
+MIGRATE = (
+    "from pipeline.settings import get_settings\n"
+    "from pipeline.store.db import prepare_database\n"
+    "prepare_database(get_settings())\n"
+)
+
+
+def test_processes_starting_together_on_a_new_database_migrate_it_once(
+    env: dict[str, str], request: pytest.FixtureRequest
+) -> None:
+    """Four processes at once on one new database, SQLite and PostgreSQL: all succeed."""
+    sqlite_env = dict(os.environ)
+    postgres_env = {**os.environ, "NEWSFLOW_DATABASE_URL": request.getfixturevalue("postgres_url")}
+    for environment in (sqlite_env, postgres_env):
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", MIGRATE], env=environment, stderr=subprocess.PIPE
+            )
+            for _ in range(4)
+        ]
+        errors = [process.communicate(timeout=120)[1].decode() for process in processes]
+        assert [process.returncode for process in processes] == [0, 0, 0, 0], errors
+    dispose_engines()
 
 
 def test_a_schema_from_a_newer_newsflow_is_refused(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from kombu.utils.url import maybe_sanitize_url
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -151,7 +152,8 @@ def _ingest_queued(items: list[str], wait: bool, timeout: float | None) -> list[
         results = {source: article_chain(source).apply_async() for source in items}
     except Exception as error:  # kombu raises OperationalError and friends when Redis is away
         raise _fail(
-            f"cannot reach the broker at {get_settings().broker_url} ({error}); "
+            f"cannot reach the broker at {maybe_sanitize_url(get_settings().broker_url)} "
+            f"({error}); "
             "start Redis, or use --local"
         ) from error
     if not wait:
@@ -178,14 +180,28 @@ def chain_outcome(source: str, last: Any) -> Outcome:
     if last.successful():
         stored = last.result
         return Outcome(source, "stored", stored["canonical_url"], stored["article_id"])
+    # Celery marks every task after a failed one in a chain failed too; the first failed
+    # task is the one that recorded why.
+    first_failed = None
     node = last
     while node is not None:
         if node.failed():
-            error = node.result
-            reason = getattr(error, "reason", None) or type(error).__name__
-            return Outcome(source, "failed", f"{reason}: {error}")
+            first_failed = node
         node = node.parent
+    if first_failed is not None:
+        return Outcome(source, "failed", _failure_detail(first_failed))
     return Outcome(source, "pending")
+
+
+def _failure_detail(result: Any) -> str:
+    # The task's own failure record has the exact reason; the result backend only has the
+    # exception as Celery could rebuild it.
+    with session_scope(get_settings()) as session:
+        failure = repository.failure_for_task(session, task_id=result.id)
+        if failure is not None:
+            return f"{failure.reason}: {failure.message}"
+    error = result.result
+    return f"{getattr(error, 'reason', None) or type(error).__name__}: {error}"
 
 
 def _print_outcomes(outcomes: list[Outcome]) -> None:
@@ -379,9 +395,17 @@ def flower(
     address = address or settings.flower_address
     # Flower's HTTP API is off without authentication. On loopback only this machine can reach
     # it, so it is opened there; on any other address the operator must set up auth.
-    if ipaddress.ip_address(socket.gethostbyname(address)).is_loopback:
+    if _is_loopback(address):
         os.environ.setdefault("FLOWER_UNAUTHENTICATED_API", "true")
     celery_app.start(["flower", f"--address={address}", f"--port={port or settings.flower_port}"])
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        infos = socket.getaddrinfo(address, None)
+    except OSError:
+        return False
+    return all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
 
 
 @db_app.command("upgrade")

@@ -37,7 +37,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "accept_content": ["json"],
         "result_accept_content": ["json"],
         "result_expires": 24 * 3600,
-        "result_extended": True,
+        # Errors of every stage are kept for `ingest --wait`, even where results are not.
+        "task_store_errors_even_if_ignored": True,
         "task_queues": [Queue(name, routing_key=name) for name in QUEUES],
         "task_default_queue": "clean",
         "task_create_missing_queues": False,
@@ -46,6 +47,15 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         },
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
+        # A task whose process died (OOM, a crash in a C parser) is retried like any transient
+        # failure, and counted, so one that kills its worker every time does not loop forever.
+        "task_retry_on_worker_lost": True,
+        "task_annotations": {
+            "*": {
+                "max_retries": settings.max_retries,
+                "default_retry_delay": settings.retry_backoff,
+            }
+        },
         "worker_prefetch_multiplier": 1,
         "task_soft_time_limit": settings.task_soft_time_limit,
         "task_time_limit": settings.task_time_limit,

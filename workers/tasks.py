@@ -16,10 +16,10 @@ import httpx
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.log import get_task_logger
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from pipeline import stages
-from pipeline.errors import TransientError
+from pipeline.errors import InvalidMessage, TransientError
 from pipeline.fetch import make_client
 from pipeline.models import Article, CleanedDocument, PageRef
 from pipeline.settings import Settings, get_settings
@@ -29,6 +29,7 @@ from .config import task_name
 
 logger = get_task_logger(__name__)
 Result = TypeVar("Result", bound=BaseModel)
+Message = TypeVar("Message", bound=BaseModel)
 
 _client: httpx.Client | None = None
 _client_lock = threading.Lock()
@@ -100,53 +101,71 @@ def _record(
         logger.exception("could not record the failure of %s %s", stage, item)
 
 
-@app.task(bind=True, name=task_name("fetch"))
+def decode(model: type[Message], message: Any) -> Message:
+    """The stage's input record from the JSON message, or a permanent, recorded failure."""
+    try:
+        return model.model_validate(message)
+    except ValidationError as error:
+        raise InvalidMessage(f"not a {model.__name__} message: {error}") from error
+
+
+def _item(message: Any) -> tuple[str, int | None]:
+    """How a failure record names what a message was about, even when it is malformed."""
+    if not isinstance(message, dict):
+        return repr(message)[:200], None
+    page_id = message.get("page_id")
+    if isinstance(page_id, int):
+        return stages.page_item(page_id), page_id
+    return str(message.get("canonical_url") or message.get("url") or repr(message)[:200]), None
+
+
+# Only the store task's result is kept: `ingest --wait` reads it, and earlier stages'
+# results (whole article texts) would only fill Redis. Errors are kept for every stage.
+@app.task(bind=True, name=task_name("fetch"), ignore_result=True)
 def fetch(self: Task, source: str) -> dict[str, Any]:
     settings = get_settings()
     return run_stage(
         self,
         "fetch",
-        source,
+        str(source),
         None,
         lambda: stages.fetch_stage(source, settings, client=http_client(settings)),
     )
 
 
-@app.task(bind=True, name=task_name("clean"))
+@app.task(bind=True, name=task_name("clean"), ignore_result=True)
 def clean(self: Task, message: dict[str, Any]) -> dict[str, Any]:
-    ref = PageRef.model_validate(message)
+    item, page_id = _item(message)
     return run_stage(
         self,
         "clean",
-        stages.page_item(ref.page_id),
-        ref.page_id,
-        lambda: stages.clean_stage(ref, get_settings()),
+        item,
+        page_id,
+        lambda: stages.clean_stage(decode(PageRef, message), get_settings()),
     )
 
 
-@app.task(bind=True, name=task_name("extract"))
+@app.task(bind=True, name=task_name("extract"), ignore_result=True)
 def extract(self: Task, message: dict[str, Any]) -> dict[str, Any]:
-    document = CleanedDocument.model_validate(message)
-    item = stages.page_item(document.page_id) if document.page_id is not None else str(document.url)
+    item, page_id = _item(message)
     return run_stage(
         self,
         "extract",
         item,
-        document.page_id,
-        lambda: stages.extract_stage(document, get_settings()),
+        page_id,
+        lambda: stages.extract_stage(decode(CleanedDocument, message), get_settings()),
     )
 
 
 @app.task(bind=True, name=task_name("store"))
 def store(self: Task, message: dict[str, Any]) -> dict[str, Any]:
-    article = Article.model_validate(message)
-    item = (
-        stages.page_item(article.page_id)
-        if article.page_id is not None
-        else str(article.canonical_url)
-    )
+    item, page_id = _item(message)
     return run_stage(
-        self, "store", item, article.page_id, lambda: stages.store_stage(article, get_settings())
+        self,
+        "store",
+        item,
+        page_id,
+        lambda: stages.store_stage(decode(Article, message), get_settings()),
     )
 
 

@@ -7,6 +7,7 @@ forked worker process builds its own). A lost or refused connection becomes
 
 from __future__ import annotations
 
+import fcntl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,9 +20,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.script.revision import ResolutionError
 from alembic.util import CommandError
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, create_engine
 
 from ..errors import DatabaseUnavailable, SchemaError
@@ -48,10 +50,11 @@ def _create_engine(database_url: str) -> Engine:
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, pool_size=5, max_overflow=64)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # A fetch worker runs dozens of threads; each holds at most one connection at a time.
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=64)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
@@ -84,6 +87,8 @@ def session_scope(settings: Settings) -> Iterator[Session]:
                 raise
     except OperationalError as error:
         raise DatabaseUnavailable(f"the database is unavailable: {error.orig}") from error
+    except PoolTimeout as error:
+        raise DatabaseUnavailable(f"no database connection free in time: {error}") from error
     except DBAPIError as error:
         if error.connection_invalidated:
             raise DatabaseUnavailable(f"the database connection was lost: {error.orig}") from error
@@ -122,6 +127,22 @@ def prepare_database(settings: Settings) -> None:
     current, head = schema_state(settings)
     if current == head:
         return
+    # Workers started together on a new database would all try to create it; one at a time,
+    # and each looks again once it holds the lock.
+    with _migration_lock(settings):
+        current, head = schema_state(settings)
+        if current == head:
+            return
+        _check_upgradable(settings, current, head)
+        try:
+            upgrade(settings)
+        except OperationalError as error:
+            raise DatabaseUnavailable(f"the database is unavailable: {error.orig}") from error
+        except SQLAlchemyError as error:
+            raise SchemaError(f"could not upgrade the database schema: {error}") from error
+
+
+def _check_upgradable(settings: Settings, current: str | None, head: str) -> None:
     if current is not None and not _known_revision(settings, current):
         raise SchemaError(
             f"the database at {_safe(settings.database)} has schema revision {current}, "
@@ -133,7 +154,36 @@ def prepare_database(settings: Settings) -> None:
             f"this newsflow needs {head}: run `newsflow db upgrade` (or set "
             "NEWSFLOW_AUTO_MIGRATE=true)"
         )
-    upgrade(settings)
+
+
+# Any fixed number: the key of newsflow's PostgreSQL advisory lock for migrations.
+_ADVISORY_LOCK_KEY = 0x6E657773
+
+
+@contextmanager
+def _migration_lock(settings: Settings) -> Iterator[None]:
+    url = make_url(settings.database)
+    if url.get_backend_name() == "postgresql":
+        with get_engine(settings.database).connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": _ADVISORY_LOCK_KEY}
+                )
+                connection.commit()
+    elif url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        path = Path(url.database).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(f"{path}.migrate-lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+    else:
+        yield
 
 
 def _known_revision(settings: Settings, revision: str) -> bool:

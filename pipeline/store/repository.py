@@ -78,19 +78,34 @@ def upsert_article(session: Session, *, article: Article) -> StoredRef:
     existing = session.exec(
         select(ArticleRow.id).where(ArticleRow.canonical_url == canonical_url)
     ).first()
-    dialect = session.get_bind().dialect.name
-    # Both dialects spell an upsert the same way, from their own insert().
-    insert: Any = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
-    statement = insert(ArticleRow).values(
+    table = ArticleRow.__table__  # type: ignore[attr-defined]
+    statement = _insert(session)(ArticleRow).values(
         canonical_url=canonical_url, created_at=now, updated_at=now, **values
     )
     # ON CONFLICT makes the write race-free: two workers storing one article leave one row.
+    # An article from an older fetch (a lower raw page id: a retry that arrives late) does not
+    # overwrite one from a newer fetch.
+    incoming = statement.excluded.raw_page_id
     statement = statement.on_conflict_do_update(
-        index_elements=[ArticleRow.__table__.c.canonical_url],  # type: ignore[attr-defined]
+        index_elements=[table.c.canonical_url],
         set_={**values, "updated_at": now},
-    ).returning(ArticleRow.__table__.c.id)  # type: ignore[attr-defined]
-    article_id = session.execute(statement).scalar_one()
+        where=(
+            incoming.is_(None) | table.c.raw_page_id.is_(None) | (incoming >= table.c.raw_page_id)
+        ),
+    ).returning(table.c.id)
+    article_id = session.execute(statement).scalar()
+    if article_id is None:  # kept the newer version already stored
+        article_id = session.exec(
+            select(ArticleRow.id).where(ArticleRow.canonical_url == canonical_url)
+        ).one()
     return StoredRef(article_id=article_id, canonical_url=canonical_url, created=existing is None)
+
+
+def _insert(session: Session) -> Any:
+    """The dialect's own insert(): both spell an upsert as ON CONFLICT ... DO UPDATE."""
+    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[
+        session.get_bind().dialect.name
+    ]
 
 
 def _article_values(article: Article) -> dict[str, Any]:
@@ -141,30 +156,34 @@ def record_failure(
     attempts: int,
     raw_page_id: int | None = None,
     task_id: str | None = None,
-) -> Failure:
+) -> None:
     """Record (or update) the failure of ``stage`` on ``item``, with its reason and attempts."""
     now = datetime.now(UTC)
-    reason = error.reason if isinstance(error, NewsflowError) else "internal_error"
-    message = str(error) or type(error).__name__
-    failure = session.exec(
-        select(Failure).where(Failure.stage == stage, Failure.item == item)
-    ).first()
-    if failure is None:
-        failure = Failure(
-            stage=stage, item=item, first_seen=now, reason=reason, error_type="", message=""
-        )
-    failure.raw_page_id = raw_page_id
-    failure.reason = reason
-    failure.error_type = f"{type(error).__module__}.{type(error).__qualname__}"[:128]
-    failure.message = message[:4000]
-    failure.retryable = isinstance(error, TransientError)
-    failure.attempts = attempts
-    failure.task_id = task_id
-    failure.last_seen = now
-    failure.resolved = False
-    session.add(failure)
-    session.flush()
-    return failure
+    if raw_page_id is not None and session.get(RawPage, raw_page_id) is None:
+        raw_page_id = None  # a message may name a page that is not there; the item still says it
+    values = {
+        "raw_page_id": raw_page_id,
+        "reason": error.reason if isinstance(error, NewsflowError) else "internal_error",
+        "error_type": f"{type(error).__module__}.{type(error).__qualname__}"[:128],
+        "message": (str(error) or type(error).__name__)[:4000],
+        "retryable": isinstance(error, TransientError),
+        "attempts": attempts,
+        "task_id": task_id,
+        "last_seen": now,
+        "resolved": False,
+    }
+    # An upsert, so that two workers failing on the same item leave one up-to-date record.
+    statement = (
+        _insert(session)(Failure)
+        .values(stage=stage, item=item, first_seen=now, **values)
+        .on_conflict_do_update(index_elements=["stage", "item"], set_=values)
+    )
+    session.execute(statement)
+
+
+def failure_for_task(session: Session, *, task_id: str) -> Failure | None:
+    """The failure a task recorded, if it recorded one."""
+    return session.exec(select(Failure).where(Failure.task_id == task_id)).first()
 
 
 def resolve_failures(session: Session, *, stage: str, item: str) -> None:

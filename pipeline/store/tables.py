@@ -98,7 +98,7 @@ class Failure(SQLModel, table=True):
     message: str = Field(sa_column=Column(Text, nullable=False))
     retryable: bool = False
     attempts: int = 1
-    task_id: str | None = None
+    task_id: str | None = Field(default=None, index=True)
     first_seen: datetime = Field(default_factory=utcnow)
     last_seen: datetime = Field(default_factory=utcnow)
     resolved: bool = Field(default=False, index=True)

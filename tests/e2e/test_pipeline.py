@@ -150,3 +150,31 @@ def _settled(last: Any) -> bool:
             return True
         node = node.parent
     return False
+
+
+def test_ingest_wait_reports_the_recorded_reason_of_a_failure(
+    http_server: LocalServer, start_worker: Any, settings: Settings
+) -> None:
+    gone = http_server.route("/gone", Reply(410, b"removed"))
+    start_worker()
+    result = ingest([gone], {**os.environ, "COLUMNS": "250"})  # no wrapping in the table
+    assert result.returncode == 1
+    assert "http_410" in result.stdout and "1 failed" in result.stdout
+
+
+def test_a_malformed_message_is_recorded_and_the_worker_goes_on(
+    http_server: LocalServer, start_worker: Any, settings: Settings
+) -> None:
+    from workers.tasks import article_chain, clean
+
+    worker = start_worker()
+    bad = clean.apply_async(args=[{"page_id": "not a number", "url": "x"}])
+    wait_until(bad.ready, timeout=60)
+    assert bad.failed()
+    page = ARTICLE_HTML.format(title="Still working", sentence="The worker went on.").encode()
+    url = http_server.route("/after", Reply(200, page, {"Content-Type": "text/html"}))
+    assert article_chain(url).apply_async().get(timeout=60)["created"] is True
+    assert worker.alive()
+    with session_scope(settings) as session:
+        failure = session.exec(select(Failure)).one()
+    assert (failure.stage, failure.reason, failure.retryable) == ("clean", "invalid_message", False)
