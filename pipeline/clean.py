@@ -14,6 +14,7 @@ import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 
+from .body import link_texts, refine
 from .errors import EmptyDocument
 from .models import CleanedDocument, Image, Link
 from .plaintext import clean_text
@@ -53,29 +54,77 @@ def parse_html(text: str) -> lxml_html.HtmlElement:
 
 def clean_html(text: str, *, url: str | None = None, page_id: int | None = None) -> CleanedDocument:
     tree = parse_html(text)
-    paragraphs = main_text(tree, url)
+    base = web_address(tree, url)
+    images = _figures(tree, base)
+    captions = [image.caption for image in images if image.caption]
+    paragraphs = main_text(tree, base, headlines=headlines(tree), captions=captions)
     return CleanedDocument(
         page_id=page_id,
         url=url,
         kind="html",
         paragraphs=tuple(paragraphs),
-        images=_figures(tree, url),
-        related=_related_links(tree, url),
+        images=images,
+        related=_related_links(tree, base),
         breadcrumbs=_breadcrumbs(tree),
     )
 
 
-def main_text(tree: lxml_html.HtmlElement, url: str | None) -> list[str]:
+def web_address(tree: lxml_html.HtmlElement, url: str | None) -> str | None:
+    """The page's address on the web, to resolve its relative links against.
+
+    A page read from a file says where it lives in its canonical link; resolving its links
+    against ``file://`` would only make addresses that lead nowhere.
+    """
+    if url and url.startswith(("http://", "https://")):
+        return url
+    declared = tree.xpath('//link[@rel="canonical"]/@href | //meta[@property="og:url"]/@content')
+    for candidate in declared:
+        if str(candidate).strip().startswith(("http://", "https://")):
+            return str(candidate).strip()
+    return None
+
+
+def main_text(
+    tree: lxml_html.HtmlElement,
+    url: str | None,
+    *,
+    headlines: list[str] | tuple[str, ...] = (),
+    captions: list[str] | tuple[str, ...] = (),
+) -> list[str]:
+    """The article's paragraphs: trafilatura's main text, refined by :mod:`pipeline.body`."""
     # trafilatura prunes the tree it is given, and the caller still needs the furniture.
     document = trafilatura.bare_extraction(
-        _copy(tree),
+        _without_hidden(_copy(tree)),
         url=url,
         include_comments=False,
         include_tables=True,
         with_metadata=False,
     )
-    body = getattr(document, "text", None) or ""
-    return [line.strip() for line in body.split("\n") if line.strip()]
+    text = getattr(document, "text", None) or ""
+    return refine(text.split("\n"), links=link_texts(tree), headlines=headlines, captions=captions)
+
+
+def headlines(tree: lxml_html.HtmlElement) -> list[str]:
+    """Every form of the headline the page shows, to keep it out of the body."""
+    found = [element.text_content() for element in tree.xpath("//h1")[:3]]
+    found += tree.xpath('//meta[@property="og:title"]/@content')[:1]
+    title = tree.findtext(".//title") or ""
+    found += [title, *re.split(r"\s+[|–—-]\s+", title)[:1]]
+    return [" ".join(text.split()) for text in found if text and text.strip()]
+
+
+_HIDDEN = (
+    '//*[@hidden or @aria-hidden="true" or contains(translate(@style," ",""),"display:none")'
+    ' or contains(translate(@style," ",""),"visibility:hidden")]'
+)
+
+
+def _without_hidden(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
+    """Drop what the page never shows (hover cards, screen-reader copies, hidden metadata)."""
+    for element in tree.xpath(_HIDDEN):
+        if element.getparent() is not None and element.tag not in {"html", "body"}:
+            element.drop_tree()
+    return tree
 
 
 def _copy(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement:

@@ -35,6 +35,8 @@ def absolute_url(base: str | None, reference: str | None) -> str | None:
     """
     if not reference or not reference.strip():
         return None
+    if not (base or "").startswith(("http://", "https://")) and "://" not in reference:
+        return None  # relative, and nothing on the web to be relative to
     try:
         joined = urljoin(base or "", reference.strip())
         urlsplit(joined).port  # noqa: B018  (raises on a malformed netloc)

@@ -42,6 +42,9 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+DOCUMENT_SUFFIXES = {".html", ".htm", ".xhtml", ".shtml", ".txt", ".text"}
+
+
 def _ready(settings: Settings) -> None:
     """A database with the current schema, or a clear message and exit status 1."""
     try:
@@ -61,10 +64,12 @@ def expand_sources(arguments: list[str]) -> list[str]:
                     sources.append(line)
         elif "://" not in argument and Path(argument).is_dir():
             folder = Path(argument)
+            # Only documents: a folder of saved pages often holds a README or a licence too.
             sources.extend(
                 str(path.resolve())
                 for path in sorted(folder.rglob("*"))
                 if path.is_file()
+                and path.suffix.lower() in DOCUMENT_SUFFIXES
                 and not any(part.startswith(".") for part in path.relative_to(folder).parts)
             )
         elif "://" not in argument and Path(argument).exists():
@@ -159,6 +164,11 @@ def _ingest_queued(items: list[str], wait: bool, timeout: float | None) -> list[
     if not wait:
         console.print(f"queued {len(items)} item(s); follow them in Flower or with --wait")
         return None
+    if not celery_app.control.ping(timeout=1.0):
+        errors.print(
+            "[yellow]no worker answered:[/yellow] the items wait in the queues until one starts "
+            "(`newsflow worker`)"
+        )
     outcomes = {source: Outcome(source, "pending") for source in items}
     deadline = None if timeout is None else time.monotonic() + timeout
     with _progress() as progress:
@@ -170,6 +180,9 @@ def _ingest_queued(items: list[str], wait: bool, timeout: float | None) -> list[
                     if outcomes[source].status != "pending":
                         progress.advance(task)
             if deadline is not None and time.monotonic() > deadline:
+                for outcome in outcomes.values():
+                    if outcome.status == "pending":
+                        outcome.detail = "not finished when --timeout ran out (queued or retrying)"
                 break
             time.sleep(0.2)
     return list(outcomes.values())
@@ -275,7 +288,7 @@ def _print_article(data: dict[str, Any]) -> None:
 
 @app.command()
 def articles(
-    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, help="How many, most recently stored first.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
 ) -> None:
     """List stored articles."""
@@ -420,8 +433,9 @@ def db_upgrade() -> None:
 def db_current() -> None:
     """Show the database's schema revision and the one this code expects."""
     current, head = schema_state(get_settings())
-    console.print(f"database: {current or '(empty)'}; this newsflow: {head}")
+    console.print(f"database: {current or '(no schema yet)'}; this newsflow: {head}")
     if current != head:
+        errors.print("the schema is not current: run `newsflow db upgrade`")
         raise typer.Exit(1)
 
 

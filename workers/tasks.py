@@ -19,7 +19,7 @@ from celery.utils.log import get_task_logger
 from pydantic import BaseModel, ValidationError
 
 from pipeline import stages
-from pipeline.errors import InvalidMessage, TransientError
+from pipeline.errors import InvalidMessage, NewsflowError, TransientError
 from pipeline.fetch import make_client
 from pipeline.models import Article, CleanedDocument, PageRef
 from pipeline.settings import Settings, get_settings
@@ -119,9 +119,13 @@ def _item(message: Any) -> tuple[str, int | None]:
     return str(message.get("canonical_url") or message.get("url") or repr(message)[:200]), None
 
 
+# Failures we raise on purpose are logged as such, without a traceback; bugs keep theirs.
+EXPECTED = (NewsflowError,)
+
+
 # Only the store task's result is kept: `ingest --wait` reads it, and earlier stages'
 # results (whole article texts) would only fill Redis. Errors are kept for every stage.
-@app.task(bind=True, name=task_name("fetch"), ignore_result=True)
+@app.task(bind=True, name=task_name("fetch"), ignore_result=True, throws=EXPECTED)
 def fetch(self: Task, source: str) -> dict[str, Any]:
     settings = get_settings()
     return run_stage(
@@ -133,7 +137,7 @@ def fetch(self: Task, source: str) -> dict[str, Any]:
     )
 
 
-@app.task(bind=True, name=task_name("clean"), ignore_result=True)
+@app.task(bind=True, name=task_name("clean"), ignore_result=True, throws=EXPECTED)
 def clean(self: Task, message: dict[str, Any]) -> dict[str, Any]:
     item, page_id = _item(message)
     return run_stage(
@@ -145,7 +149,7 @@ def clean(self: Task, message: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-@app.task(bind=True, name=task_name("extract"), ignore_result=True)
+@app.task(bind=True, name=task_name("extract"), ignore_result=True, throws=EXPECTED)
 def extract(self: Task, message: dict[str, Any]) -> dict[str, Any]:
     item, page_id = _item(message)
     return run_stage(
@@ -157,7 +161,7 @@ def extract(self: Task, message: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-@app.task(bind=True, name=task_name("store"))
+@app.task(bind=True, name=task_name("store"), throws=EXPECTED)
 def store(self: Task, message: dict[str, Any]) -> dict[str, Any]:
     item, page_id = _item(message)
     return run_stage(
