@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint worker beat flower bench migration clean
+.PHONY: install run test lint worker beat flower bench bench-extract migration clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ flower: $(STAMP) ## Flower on http://127.0.0.1:5555
 
 bench: $(STAMP) ## orchestration cost: N pages through Redis + workers beside --local
 	$(PY) -m bench.pipeline $(BENCH_ARGS)
+
+bench-extract: $(STAMP) ## body F1 and time per page on article-body-dev, beside trafilatura
+	$(BIN)/newsflow bench extract $(BENCH_ARGS)
 
 migration: $(STAMP) ## a new Alembic revision from the table changes: make migration m="what changed"
 	$(PY) -c "import sys; from alembic import command; from pipeline.settings import get_settings; \

@@ -11,11 +11,11 @@ import re
 from typing import Literal
 
 import trafilatura
-from lxml import etree
 from lxml import html as lxml_html
 
 from .body import link_texts, refine
 from .errors import EmptyDocument
+from .metadata import read_metadata
 from .models import CleanedDocument, Image, Link
 from .plaintext import clean_text
 from .urls import absolute_url
@@ -53,19 +53,26 @@ def parse_html(text: str) -> lxml_html.HtmlElement:
 
 
 def clean_html(text: str, *, url: str | None = None, page_id: int | None = None) -> CleanedDocument:
+    """One parse of the page: its statements about itself, its figures and links, and then
+    (the extractor prunes the tree, so last) its main text."""
     tree = parse_html(text)
     base = web_address(tree, url)
+    page = read_metadata(tree, base)
     images = _figures(tree, base)
+    marked = _marked(tree, ("related", "breadcrumb"))
+    related = _related_links(marked["related"], base)
+    breadcrumbs = _breadcrumbs(marked["breadcrumb"])
     captions = [image.caption for image in images if image.caption]
-    paragraphs = main_text(tree, base, headlines=headlines(tree), captions=captions)
+    paragraphs = main_text(tree, base, html=text, headlines=page.headlines, captions=captions)
     return CleanedDocument(
         page_id=page_id,
         url=url,
         kind="html",
         paragraphs=tuple(paragraphs),
         images=images,
-        related=_related_links(tree, base),
-        breadcrumbs=_breadcrumbs(tree),
+        related=related,
+        breadcrumbs=breadcrumbs,
+        page=page,
     )
 
 
@@ -88,47 +95,74 @@ def main_text(
     tree: lxml_html.HtmlElement,
     url: str | None,
     *,
+    html: str | None = None,
     headlines: list[str] | tuple[str, ...] = (),
     captions: list[str] | tuple[str, ...] = (),
 ) -> list[str]:
-    """The article's paragraphs: trafilatura's main text, refined by :mod:`pipeline.body`."""
-    # trafilatura prunes the tree it is given, and the caller still needs the furniture.
+    """The article's paragraphs: trafilatura's main text, refined by :mod:`pipeline.body`.
+
+    trafilatura runs in its fast mode, which on almost every page finds the same text as its
+    full mode (a second pass through readability and jusText) in about half the time. When
+    the fast result looks unsure (nothing, or mostly menu-sized lines) and the page's
+    ``html`` is at hand, the full mode gives a second opinion.
+
+    The tree is pruned in the process: read everything else from it first.
+    """
+    links = link_texts(tree)
+    text = _extract_text(_without_hidden(tree), url, fast=True)
+    if html is not None and _unsure(text):
+        text = _extract_text(_without_hidden(parse_html(html)), url, fast=False)
+    return refine(text.split("\n"), links=links, headlines=headlines, captions=captions)
+
+
+def _extract_text(tree: lxml_html.HtmlElement, url: str | None, *, fast: bool) -> str:
     document = trafilatura.bare_extraction(
-        _without_hidden(_copy(tree)),
+        tree,
         url=url,
+        fast=fast,
         include_comments=False,
         include_tables=True,
         with_metadata=False,
     )
-    text = getattr(document, "text", None) or ""
-    return refine(text.split("\n"), links=link_texts(tree), headlines=headlines, captions=captions)
+    return getattr(document, "text", None) or ""
 
 
-def headlines(tree: lxml_html.HtmlElement) -> list[str]:
-    """Every form of the headline the page shows, to keep it out of the body."""
-    found = [element.text_content() for element in tree.xpath("//h1")[:3]]
-    found += tree.xpath('//meta[@property="og:title"]/@content')[:1]
-    title = tree.findtext(".//title") or ""
-    found += [title, *re.split(r"\s+[|–—-]\s+", title)[:1]]
-    return [" ".join(text.split()) for text in found if text and text.strip()]
+def _unsure(text: str) -> bool:
+    """Too little text, or a long run of menu-sized lines rather than paragraphs."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    if len(text) < 250:
+        return True
+    short = sum(1 for line in lines if len(line.split()) <= 3)
+    return len(lines) >= 30 and short / len(lines) > 0.6
 
 
-_HIDDEN = (
-    '//*[@hidden or @aria-hidden="true" or contains(translate(@style," ",""),"display:none")'
-    ' or contains(translate(@style," ",""),"visibility:hidden")]'
-)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
 def _without_hidden(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
     """Drop what the page never shows (hover cards, screen-reader copies, hidden metadata)."""
-    for element in tree.xpath(_HIDDEN):
-        if element.getparent() is not None and element.tag not in {"html", "body"}:
+    for element in tree.xpath("//*[@hidden or @aria-hidden or @style]"):
+        hidden = (
+            element.get("hidden") is not None
+            or element.get("aria-hidden") == "true"
+            or _HIDDEN_STYLE.search(element.get("style") or "")
+        )
+        if hidden and element.getparent() is not None and element.tag not in {"html", "body"}:
             element.drop_tree()
     return tree
 
 
-def _copy(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
-    return lxml_html.fromstring(etree.tostring(tree))
+def _marked(
+    tree: lxml_html.HtmlElement, words: tuple[str, ...]
+) -> dict[str, list[lxml_html.HtmlElement]]:
+    """Elements whose class or id names contain each word, found in one pass over the page."""
+    found: dict[str, list[lxml_html.HtmlElement]] = {word: [] for word in words}
+    for element in tree.xpath("//*[@class or @id]"):
+        names = f"{element.get('class', '')} {element.get('id', '')}".lower()
+        for word in words:
+            if word in names:
+                found[word].append(element)
+    return found
 
 
 def _figures(tree: lxml_html.HtmlElement, url: str | None) -> tuple[Image, ...]:
@@ -171,13 +205,12 @@ def _image_source(figure: lxml_html.HtmlElement) -> str | None:
     return None
 
 
-def _related_links(tree: lxml_html.HtmlElement, url: str | None) -> tuple[Link, ...]:
+def _related_links(containers: list[lxml_html.HtmlElement], url: str | None) -> tuple[Link, ...]:
     links: list[Link] = []
-    anchors = tree.xpath(
-        '//*[contains(translate(@class,"RELATED","related"),"related") or '
-        'contains(translate(@id,"RELATED","related"),"related")]//a[@href]'
-    )
+    anchors = (anchor for container in containers for anchor in container.iter("a"))
     for anchor in anchors:
+        if not anchor.get("href"):
+            continue
         title = _squash(anchor.text_content())
         if len(title.split()) < 3:
             continue
@@ -187,11 +220,8 @@ def _related_links(tree: lxml_html.HtmlElement, url: str | None) -> tuple[Link, 
     return tuple(dict.fromkeys(links))
 
 
-def _breadcrumbs(tree: lxml_html.HtmlElement) -> tuple[str, ...]:
-    for container in tree.xpath(
-        '//*[contains(translate(@class,"BREADCRUMB","breadcrumb"),"breadcrumb") or '
-        'contains(translate(@id,"BREADCRUMB","breadcrumb"),"breadcrumb")]'
-    ):
+def _breadcrumbs(containers: list[lxml_html.HtmlElement]) -> tuple[str, ...]:
+    for container in containers:
         names = [_squash(node.text_content()) for node in container.xpath(".//a | .//li[not(a)]")]
         names = [name for name in names if name and len(name) < 60]
         if names:

@@ -51,6 +51,8 @@ class PageScore:
 
 @dataclass(frozen=True)
 class Report:
+    """One extractor's scores over a set of pages."""
+
     name: str
     pages: list[PageScore]
 
@@ -115,16 +117,24 @@ def load_pages(folder: Path) -> Iterator[Page]:
         )
 
 
-def score(
-    name: str, pages: list[Page], extractor: Callable[[Page], str]
-) -> tuple[Report, dict[str, str]]:
-    """Run ``extractor`` on every page, timing each call; return the report and predictions."""
-    results: list[PageScore] = []
-    predictions: dict[str, str] = {}
+def compare(
+    pages: list[Page], extractors: dict[str, Callable[[Page], str]]
+) -> tuple[list[Report], dict[str, dict[str, str]]]:
+    """Score several extractors on the same pages, timing them in turn on each page.
+
+    Taking the extractors in turn page by page, after one warm-up call each (models and
+    caches load there), keeps a slower moment of the machine from falling on one of them.
+    """
+    for extractor in extractors.values():
+        if pages:
+            extractor(pages[0])
+    scores: dict[str, list[PageScore]] = {name: [] for name in extractors}
+    predictions: dict[str, dict[str, str]] = {name: {} for name in extractors}
     for page in pages:
-        started = time.perf_counter()
-        predicted = extractor(page)
-        elapsed = (time.perf_counter() - started) * 1000
-        predictions[page.key] = predicted
-        results.append(PageScore(page.key, *match(page.expected, predicted), elapsed))
-    return Report(name, results), predictions
+        for name, extractor in extractors.items():
+            started = time.perf_counter()
+            predicted = extractor(page)
+            elapsed = (time.perf_counter() - started) * 1000
+            predictions[name][page.key] = predicted
+            scores[name].append(PageScore(page.key, *match(page.expected, predicted), elapsed))
+    return [Report(name, scores[name]) for name in extractors], predictions

@@ -11,14 +11,10 @@ import re
 import warnings
 from datetime import UTC, datetime, timedelta, timezone
 
-import htmldate
 import py3langid
-import trafilatura
 from dateutil import parser as date_parser
 
-from .clean import parse_html
-from .metadata import PageMetadata, read_metadata, split_names
-from .models import Article, CleanedDocument, Image
+from .models import Article, CleanedDocument, Image, PageMetadata
 from .urls import choose_canonical
 from .version import extractor_version
 
@@ -58,40 +54,37 @@ _HOURS = {
 _TZINFOS = {name: timezone(timedelta(hours=hours)) for name, hours in _HOURS.items()}
 
 
-def extract(document: CleanedDocument, html: str | None = None) -> Article:
-    """Build the article from the cleaned document and, for HTML, the page's own metadata."""
-    meta, headlines = (
-        _page_metadata(html, document.url)
-        if html is not None and document.kind == "html"
-        else (None, [])
-    )
-    title = (meta.title if meta else None) or document.title
-    body = "\n\n".join(_without_headline(document.paragraphs, title, document.title, *headlines))
-    breadcrumbs = [
-        crumb
-        for crumb in (meta.breadcrumbs if meta and meta.breadcrumbs else document.breadcrumbs)
-        if crumb.lower() not in _HOME
-    ]
-    section = (meta.section if meta else None) or (breadcrumbs[0] if breadcrumbs else None)
-    tags = list(meta.tags if meta else [])
+def extract(document: CleanedDocument) -> Article:
+    """Build the article from the cleaned document, field by field from the best source.
+
+    For HTML the page's own statements (``document.page``) come first; the cleaned text and
+    what was kept apart from it (captions, breadcrumbs, a byline, a date line) fill the rest.
+    """
+    page = document.page or PageMetadata()
+    title = page.title or document.title
+    headlines = (title, document.title, *page.headlines)
+    body = "\n\n".join(_without_headline(document.paragraphs, *headlines))
+    crumbs = page.breadcrumbs or document.breadcrumbs
+    breadcrumbs = [crumb for crumb in crumbs if crumb.lower() not in _HOME]
+    tags = list(page.tags)
     for crumb in breadcrumbs[1:]:
         if crumb not in tags:
             tags.append(crumb)
     images = list(document.images)
-    if meta and meta.image and all(image.url != meta.image for image in images):
-        images.insert(0, Image(url=meta.image))
+    if page.image and all(image.url != page.image for image in images):
+        images.insert(0, Image(url=page.image))
     return Article(
         url=document.url,
-        canonical_url=choose_canonical(document.url, meta.canonical_url if meta else None),
+        canonical_url=choose_canonical(document.url, page.canonical_url),
         title=title,
-        description=(meta.description if meta else None) or document.description,
-        authors=tuple((meta.authors if meta else None) or document.authors),
-        published_at=parse_datetime(meta.published if meta else document.date_text),
-        modified_at=parse_datetime(meta.modified if meta else None),
-        section=section,
+        description=page.description or document.description,
+        authors=page.authors or document.authors,
+        published_at=parse_datetime(page.published or document.date_text),
+        modified_at=parse_datetime(page.modified),
+        section=page.section or (breadcrumbs[0] if breadcrumbs else None),
         tags=tuple(tags),
-        language=_language(body, meta.language if meta else None),
-        site_name=meta.site_name if meta else None,
+        language=_language(body, page.language),
+        site_name=page.site_name,
         body=body,
         images=tuple(images),
         related=document.related,
@@ -112,32 +105,6 @@ def _without_headline(paragraphs: tuple[str, ...], *titles: str | None) -> list[
 
 def _key(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
-
-
-def _page_metadata(html: str, url: str | None) -> tuple[PageMetadata, list[str]]:
-    """The page's metadata, and every headline it shows (to keep them out of the body)."""
-    tree = parse_html(html)
-    meta = read_metadata(tree)
-    headlines = [element.text_content() for element in tree.xpath("//h1")[:3]]
-    fallback = trafilatura.extract_metadata(tree, default_url=url, extensive=False)
-    if fallback is not None:
-        headlines.append(fallback.title or "")
-        meta.title = meta.title or fallback.title
-        meta.description = meta.description or fallback.description
-        if not meta.authors and fallback.author:
-            meta.authors = [
-                name for part in fallback.author.split(";") for name in split_names(part)
-            ]
-        meta.site_name = meta.site_name or fallback.sitename
-        if not meta.tags and fallback.tags:
-            meta.tags = list(fallback.tags)
-        if not meta.section and fallback.categories:
-            meta.section = fallback.categories[0]
-    if not meta.published:
-        meta.published = htmldate.find_date(
-            tree, url=url, original_date=True, extensive_search=False
-        )
-    return meta, headlines
 
 
 def parse_datetime(value: str | None) -> datetime | None:
@@ -163,7 +130,8 @@ def _language(body: str, declared: str | None) -> str | None:
     if declared:
         match = re.match(r"^\s*([A-Za-z]{2})(?:[-_]|$)", declared)
         declared_code = match.group(1).lower() if match else None
-    if len(_WORD.findall(body)) >= 20:
-        code, _ = py3langid.classify(body[:20_000])
+    if len(_WORD.findall(body[:2000])) >= 20:
+        # The first paragraphs decide the language as well as the whole text does, faster.
+        code, _ = py3langid.classify(body[:1500])
         return str(code)
     return declared_code

@@ -11,7 +11,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import htmldate
 from lxml import html as lxml_html
+from trafilatura import metadata as trafilatura_metadata
+
+from .models import PageMetadata
 
 _ARTICLE_TYPES = {
     "article",
@@ -33,7 +37,7 @@ _ARTICLE_TYPES = {
 
 
 @dataclass
-class PageMetadata:
+class _Found:
     title: str | None = None
     description: str | None = None
     authors: list[str] = field(default_factory=list)
@@ -48,9 +52,53 @@ class PageMetadata:
     breadcrumbs: list[str] = field(default_factory=list)
 
 
-def read_metadata(tree: lxml_html.HtmlElement) -> PageMetadata:
-    """Gather the publisher's statements, JSON-LD first, then OpenGraph and ``<meta>``."""
-    found = PageMetadata()
+def read_metadata(tree: lxml_html.HtmlElement, url: str | None = None) -> PageMetadata:
+    """The page's statements about itself: JSON-LD first, then OpenGraph and ``<meta>``; where
+    the page states nothing, trafilatura's title and byline finders and htmldate's date search.
+
+    Call it before the tree is handed to the text extractor, which prunes it.
+    """
+    found = _statements(tree)
+    headlines = _headlines(tree)
+    if not found.title:
+        found.title = trafilatura_metadata.extract_title(tree)
+    if not found.authors:
+        byline = trafilatura_metadata.extract_author(tree)
+        if byline:
+            found.authors = [name for part in byline.split(";") for name in split_names(part)]
+    if not found.published:
+        found.published = htmldate.find_date(
+            tree, url=url, original_date=True, extensive_search=False
+        )
+    return PageMetadata(
+        title=found.title,
+        headlines=tuple(h for h in headlines if h),
+        description=found.description,
+        authors=tuple(dict.fromkeys(found.authors)),
+        published=found.published,
+        modified=found.modified,
+        section=found.section,
+        tags=tuple(found.tags),
+        site_name=found.site_name or trafilatura_metadata.extract_sitename(tree),
+        canonical_url=found.canonical_url,
+        image=found.image,
+        language=found.language,
+        breadcrumbs=tuple(found.breadcrumbs),
+    )
+
+
+def _headlines(tree: lxml_html.HtmlElement) -> list[str]:
+    """Every form of the headline the page shows: its h1s, og:title, <title> and its first part."""
+    found = [element.text_content() for element in tree.xpath("//h1")[:3]]
+    found += tree.xpath('//meta[@property="og:title"]/@content')[:1]
+    title = tree.findtext(".//title") or ""
+    found += [title, *re.split(r"\s+[|–—-]\s+", title)[:1]]
+    texts = [" ".join(str(text).split()) for text in found if text and str(text).strip()]
+    return list(dict.fromkeys(texts))
+
+
+def _statements(tree: lxml_html.HtmlElement) -> _Found:
+    found = _Found()
     _from_json_ld(tree, found)
     pairs = _meta_pairs(tree)
     meta: dict[str, str] = {}
@@ -100,7 +148,7 @@ def read_metadata(tree: lxml_html.HtmlElement) -> PageMetadata:
     canonical = tree.xpath('//link[translate(@rel,"CANONICAL","canonical")="canonical"]/@href')
     found.canonical_url = (canonical[0].strip() if canonical else None) or first("og:url")
     lang = tree.xpath("/html/@lang") or tree.xpath("/html/@xml:lang")
-    found.language = (lang[0] if lang else None) or first(
+    found.language = (str(lang[0]) if lang else None) or first(
         "content-language", "og:locale", "language"
     )
     return found
@@ -126,7 +174,7 @@ def _meta_pairs(tree: lxml_html.HtmlElement) -> list[tuple[str, str]]:
     return pairs
 
 
-def _from_json_ld(tree: lxml_html.HtmlElement, found: PageMetadata) -> None:
+def _from_json_ld(tree: lxml_html.HtmlElement, found: _Found) -> None:
     article: dict[str, Any] | None = None
     for script in tree.xpath('//script[contains(translate(@type,"LDJSON","ldjson"),"ld+json")]'):
         for node in _json_ld_nodes(script.text_content()):

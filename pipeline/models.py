@@ -34,6 +34,27 @@ class Link(Record):
     url: str | None = None
 
 
+class PageMetadata(Record):
+    """What an HTML page says about itself (JSON-LD, OpenGraph, ``<meta>``, its markup).
+
+    Dates are kept as the page wrote them; the extract stage decides what to believe.
+    """
+
+    title: str | None = None
+    headlines: tuple[str, ...] = ()
+    description: str | None = None
+    authors: tuple[str, ...] = ()
+    published: str | None = None
+    modified: str | None = None
+    section: str | None = None
+    tags: tuple[str, ...] = ()
+    site_name: str | None = None
+    canonical_url: str | None = None
+    image: str | None = None
+    language: str | None = None
+    breadcrumbs: tuple[str, ...] = ()
+
+
 class CleanedDocument(Record):
     """The page with everything that is not the article taken away.
 
@@ -52,6 +73,9 @@ class CleanedDocument(Record):
     related: tuple[Link, ...] = ()
     breadcrumbs: tuple[str, ...] = ()
     date_text: str | None = None
+    page: PageMetadata | None = Field(
+        None, description="For HTML: the page's statements about itself, read in the same pass."
+    )
 
 
 class Article(Record):

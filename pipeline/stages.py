@@ -49,11 +49,8 @@ def clean_stage(ref: PageRef, settings: Settings) -> CleanedDocument:
 
 
 def extract_stage(document: CleanedDocument, settings: Settings) -> Article:
-    """Build the structured article; HTML pages are re-read by id for their metadata."""
-    html = None
-    if document.kind == "html" and document.page_id is not None:
-        html, _ = _page_text(PageRef(page_id=document.page_id, url=document.url or ""), settings)
-    return extract_module.extract(document, html)
+    """Build the structured article from the cleaned document (no page re-read needed)."""
+    return extract_module.extract(document)
 
 
 def store_stage(article: Article, settings: Settings) -> StoredRef:

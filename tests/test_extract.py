@@ -53,7 +53,7 @@ def page(
 
 
 def run(html: str, url: str = "https://daily.example/politics/2021/budget-approved") -> Article:
-    return extract(clean(html, "html", url=url), html)
+    return extract(clean(html, "html", url=url))
 
 
 def test_json_ld_in_a_graph_wins_and_fills_every_field() -> None:

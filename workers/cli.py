@@ -33,6 +33,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+bench_app = typer.Typer(help="Measure newsflow against references.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
 console = Console()
 errors = Console(stderr=True)
 
@@ -256,7 +258,7 @@ def extract(
         page = fetch(source, get_settings())
         text = decode(page.content, page.encoding)
         document = clean(text, page.kind, url=url or page.url)
-        article = extract_article(document, text if page.kind == "html" else None)
+        article = extract_article(document)
     except NewsflowError as error:
         raise _fail(f"{error.reason}: {error}") from error
     data = article_json(article)
@@ -419,6 +421,75 @@ def _is_loopback(address: str) -> bool:
     except OSError:
         return False
     return all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
+
+
+@bench_app.command("extract")
+def bench_extract(
+    folder: Annotated[
+        Path, typer.Argument(help="Pages in the article-extraction-benchmark layout.")
+    ] = Path("../shared/corpus/article-body-dev"),
+    out: Annotated[
+        Path | None, typer.Option(help='Write newsflow\'s bodies as {key: {"articleBody": ...}}.')
+    ] = None,
+    worst: Annotated[int, typer.Option(min=0, help="How many of the worst pages to list.")] = 10,
+) -> None:
+    """Body F1, precision, recall and time per page: newsflow beside trafilatura, same run."""
+    import trafilatura
+
+    from pipeline.clean import clean
+    from pipeline.evaluation import Page, compare, load_pages
+    from pipeline.extract import extract as extract_article
+
+    if not (folder / "ground-truth.json").is_file():
+        raise _fail(f"{folder} has no ground-truth.json (expected html/<key>.html.gz beside it)")
+    pages = list(load_pages(folder))
+
+    def newsflow(page: Page) -> str:
+        # The clean and extract stages exactly as the pipeline runs them.
+        return extract_article(clean(page.html, "html", url=page.url)).body
+
+    def reference(page: Page) -> str:
+        return trafilatura.extract(page.html, url=page.url) or ""
+
+    reports, predictions = compare(pages, {"newsflow": newsflow, "trafilatura": reference})
+    table = Table(title=f"article body, {len(pages)} pages of {folder}")
+    for column in ("extractor", "F1", "precision", "recall", "median ms", "p95 ms"):
+        table.add_column(column, justify="right" if column != "extractor" else "left")
+    for report in reports:
+        table.add_row(
+            report.name,
+            f"{report.f1:.4f}",
+            f"{report.precision:.4f}",
+            f"{report.recall:.4f}",
+            f"{report.milliseconds(0.5):.1f}",
+            f"{report.milliseconds(0.95):.1f}",
+        )
+    console.print(table)
+    ours, theirs = reports
+    console.print(
+        f"time per page, newsflow / trafilatura: median "
+        f"{ours.milliseconds(0.5) / theirs.milliseconds(0.5):.2f}x, "
+        f"p95 {ours.milliseconds(0.95) / theirs.milliseconds(0.95):.2f}x "
+        f"(newsflow: clean + extract, all fields; trafilatura: extract(), body only)"
+    )
+    urls = {page.key: page.url for page in pages}
+    if worst:
+        low = Table(title=f"newsflow's {worst} worst pages")
+        for column in ("key", "F1", "precision", "recall", "url"):
+            low.add_column(column, overflow="fold")
+        for score in sorted(ours.pages, key=lambda page: page.f1)[:worst]:
+            low.add_row(
+                score.key[:16],
+                f"{score.f1:.3f}",
+                f"{score.precision or 0:.3f}",
+                f"{score.recall or 0:.3f}",
+                urls[score.key],
+            )
+        console.print(low)
+    if out is not None:
+        bodies = {key: {"articleBody": body} for key, body in predictions["newsflow"].items()}
+        out.write_text(json.dumps(bodies, ensure_ascii=False, indent=1), encoding="utf-8")
+        console.print(f"predictions written to {out}")
 
 
 @db_app.command("upgrade")
