@@ -108,16 +108,19 @@ def detect_encoding(content: bytes, content_type: str | None = None) -> str:
     if binary:
         raise UnsupportedContent(f"the content is {binary}, not a text document")
     declared = charset_from_content_type(content_type) or charset_from_meta(content)
-    if declared:
-        if declared.startswith("utf-16") or declared.startswith("utf-32"):
-            # Declared UTF-16 without a BOM on a page we could read as ASCII is a known lie.
-            declared = "utf-8"
-        if _decodes(content, declared):
-            return declared
-        # The declaration is wrong: a common case is UTF-8 bytes declared as Latin-1 or vice versa.
-        if _decodes(content, "utf-8"):
-            return "utf-8"
-    elif _decodes(content, "utf-8"):
+    if declared and (declared.startswith("utf-16") or declared.startswith("utf-32")):
+        # Declared UTF-16 without a BOM on a page we could read as ASCII is a known lie.
+        declared = "utf-8"
+    # Bytes that are valid UTF-8 and not plain ASCII are UTF-8 whatever the page declares: in
+    # a legacy encoding such sequences almost never happen by chance, while UTF-8 pages that
+    # still declare Latin-1 (or GB2312, or Shift_JIS) are common.
+    if not content.isascii() and _decodes(content, "utf-8"):
+        return "utf-8"
+    if declared == "utf-8" and _mostly_utf8(content):
+        return "utf-8"  # a few broken bytes in a UTF-8 page; they become U+FFFD
+    if declared and declared != "utf-8" and _decodes(content, declared):
+        return declared
+    if declared is None and content.isascii():
         return "utf-8"
     best = from_bytes(content[:200_000]).best()
     if best is not None:
@@ -125,6 +128,12 @@ def detect_encoding(content: bytes, content_type: str | None = None) -> str:
     if declared:
         return declared
     raise Undecodable("no character encoding decodes this content")
+
+
+def _mostly_utf8(content: bytes) -> bool:
+    """UTF-8 but for a handful of invalid bytes (a page stitched from two sources)."""
+    broken = content.decode("utf-8", errors="replace").count("\ufffd")
+    return broken <= max(8, len(content) // 2000)
 
 
 def _decodes(content: bytes, encoding: str) -> bool:

@@ -88,10 +88,21 @@ def extract(document: CleanedDocument) -> Article:
         body=body,
         images=tuple(images),
         related=document.related,
-        word_count=len(_WORD.findall(body)),
+        word_count=word_count(body),
         extractor_version=extractor_version(),
         page_id=document.page_id,
     )
+
+
+# Scripts written without spaces between words: each character counts as a word, as is
+# usual for Chinese and Japanese (Thai is counted the same way, a known overcount).
+_UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f"
+_COUNTED = re.compile(f"[{_UNSPACED}]|[^\\W{_UNSPACED}]+", re.UNICODE)
+
+
+def word_count(text: str) -> int:
+    """Words in ``text``; in Chinese, Japanese and Thai, characters."""
+    return len(_COUNTED.findall(text))
 
 
 def _without_headline(paragraphs: tuple[str, ...], *titles: str | None) -> list[str]:

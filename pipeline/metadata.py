@@ -10,11 +10,13 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import htmldate
 from lxml import html as lxml_html
 from trafilatura import metadata as trafilatura_metadata
 
+from .bylines import names_from_byline
 from .models import PageMetadata
 
 _ARTICLE_TYPES = {
@@ -60,31 +62,97 @@ def read_metadata(tree: lxml_html.HtmlElement, url: str | None = None) -> PageMe
     """
     found = _statements(tree)
     headlines = _headlines(tree)
+    site_name = found.site_name or trafilatura_metadata.extract_sitename(tree)
+    if site_name and (_plain(site_name) == _plain(found.title) or len(site_name.split()) > 6):
+        site_name = None  # a guess from the <title> that took the headline for the site
+    outlets = (site_name or "", _domain_label(url or found.canonical_url))
     if not found.title:
         found.title = trafilatura_metadata.extract_title(tree)
     if not found.authors:
         byline = trafilatura_metadata.extract_author(tree)
         if byline:
-            found.authors = [name for part in byline.split(";") for name in split_names(part)]
+            found.authors = [name for part in byline.split(";") for name in names_from_byline(part)]
+    authors = [
+        name for author in found.authors for name in names_from_byline(author, outlets=outlets)
+    ]
     if not found.published:
-        found.published = htmldate.find_date(
-            tree, url=url, original_date=True, extensive_search=False
-        )
+        guess = htmldate.find_date(tree, url=url, original_date=True, extensive_search=True)
+        # A bare year comes back as its 1 January: usually a copyright line, not the story.
+        found.published = guess if guess and not guess.endswith("-01-01") else None
     return PageMetadata(
-        title=found.title,
+        title=headline(found.title, outlets, headlines),
         headlines=tuple(h for h in headlines if h),
         description=found.description,
-        authors=tuple(dict.fromkeys(found.authors)),
+        authors=tuple(dict.fromkeys(authors)),
         published=found.published,
         modified=found.modified,
         section=found.section,
         tags=tuple(found.tags),
-        site_name=found.site_name or trafilatura_metadata.extract_sitename(tree),
+        site_name=site_name,
         canonical_url=found.canonical_url,
         image=found.image,
         language=found.language,
         breadcrumbs=tuple(found.breadcrumbs),
     )
+
+
+_TITLE_PARTS = re.compile(r"\s+(?:[|–—:·•»]|-{1,2}|::)\s+|\s*[｜｜]\s*|(?<=\S)-(?=[^\x00-\x7f])")
+
+
+def headline(title: str | None, outlets: tuple[str, ...], headlines: list[str]) -> str | None:
+    """The title without the site's name around it ("Story - Site", "Site | Story").
+
+    ``outlets`` are the site's names (site name, domain label). A part of the title that the
+    page also shows as its h1 is the headline when what is cut off is short or names the
+    site; failing that, a last or first part naming the site is dropped. A "title" that is
+    only the site's name gives way to the page's h1.
+    """
+    if not title:
+        return headlines[0] if headlines else None
+    own = {_plain(outlet) for outlet in outlets if outlet and _plain(outlet)}
+    if _plain(title) in own:
+        # Only a headline-sized h1 replaces it: a site's h1 is sometimes "MENU".
+        real = [h for h in headlines if _plain(h) not in own and len(_plain(h).split()) >= 3]
+        return real[0] if real else title
+    parts = [part.strip() for part in _TITLE_PARTS.split(title) if part.strip()]
+    if len(parts) < 2:
+        return title
+
+    def names_site(rest: list[str]) -> bool:
+        return all(len(part) <= 15 or any(name in _plain(part) for name in own) for part in rest)
+
+    shown = {_plain(h) for h in headlines}
+    for size in range(len(parts) - 1, 0, -1):
+        for start in range(len(parts) - size + 1):
+            candidate = title_from(parts[start : start + size], title)
+            rest = parts[:start] + parts[start + size :]
+            if candidate and _plain(candidate) in shown and names_site(rest):
+                return candidate
+    if any(name in _plain(parts[-1]) for name in own):
+        return title_from(parts[:-1], title) or title
+    if any(name in _plain(parts[0]) for name in own):
+        return title_from(parts[1:], title) or title
+    return title
+
+
+def title_from(parts: list[str], title: str) -> str | None:
+    """The stretch of ``title`` from the first of ``parts`` to the last, as written."""
+    start = title.find(parts[0])
+    end = title.rfind(parts[-1])
+    return title[start : end + len(parts[-1])].strip() if start >= 0 and end >= start else None
+
+
+def _domain_label(url: str | None) -> str:
+    """ "nytimes" for https://www.nytimes.com/...: how a site often names itself."""
+    host = (urlsplit(url).hostname or "") if url else ""
+    labels = [label for label in host.split(".") if label not in {"www", "m", "amp"}]
+    if len(labels) >= 3 and labels[-2] in {"co", "com", "org", "net", "ac", "gov"}:
+        return labels[-3]
+    return labels[-2] if len(labels) >= 2 else ""
+
+
+def _plain(text: str | None) -> str:
+    return " ".join(re.findall(r"\w+", (text or "").lower()))
 
 
 def _headlines(tree: lxml_html.HtmlElement) -> list[str]:
@@ -119,7 +187,7 @@ def _statements(tree: lxml_html.HtmlElement) -> _Found:
     if not found.authors:
         names = first("author", "article:author", "dc.creator", "parsely-author", "sailthru.author")
         if names and not names.startswith("http"):
-            found.authors = split_names(names)
+            found.authors = names_from_byline(names)
     found.published = found.published or first(
         "article:published_time",
         "datepublished",
@@ -250,18 +318,8 @@ def _person_names(value: Any) -> list[str]:
                 continue
             person = person.get("name")
         if isinstance(person, str) and person.strip() and not person.startswith("http"):
-            names.extend(split_names(person))
+            names.extend(names_from_byline(person))
     return list(dict.fromkeys(names))
-
-
-_BY = re.compile(r"^\s*(?:by|von|par|por|di|door|av|af|przez)\s+", re.I)
-
-
-def split_names(value: str) -> list[str]:
-    """'By Jane Doe and John Roe' -> ['Jane Doe', 'John Roe']."""
-    value = _BY.sub("", value.strip())
-    parts = re.split(r"\s*(?:,|;|\band\b|\bund\b|\bet\b|\by\b|&|\|)\s*", value)
-    return [re.sub(r"\s+", " ", part).strip() for part in parts if part and len(part.strip()) > 1]
 
 
 def _split_tags(values: list[Any]) -> list[str]:

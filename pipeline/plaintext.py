@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .metadata import split_names
+from .bylines import names_from_byline
 from .models import CleanedDocument, Image, Link
 
 _BULLET = re.compile(r"^\s*(?:[•·▪▫◦‣∙●○■□►▶»*]|-(?=\s)|\d{1,2}[.)](?=\s))\s*")
@@ -185,7 +185,8 @@ def clean_text(text: str, *, url: str | None = None, page_id: int | None = None)
     )
     date_text = next((line.meta["date"] for line in lines if line.kind == "date"), None)
     authors = next(
-        (split_names(line.meta["names"]) for line in lines[:start] if line.kind == "byline"), []
+        (names_from_byline(line.meta["names"]) for line in lines[:start] if line.kind == "byline"),
+        [],
     )
     return CleanedDocument(
         page_id=page_id,

@@ -139,3 +139,42 @@ def newsflow_env(extra: dict[str, str], *arguments: str) -> subprocess.Completed
 def test_db_commands(settings: Settings) -> None:
     assert runner.invoke(app, ["db", "current"]).exit_code == 0
     assert "revision" in runner.invoke(app, ["db", "upgrade"]).stdout
+
+
+def test_the_seed_extracts_as_specified(env: dict[str, str]) -> None:
+    """Every expectation the extraction issue sets for the page newsflow was specified with."""
+    article = json.loads(newsflow("extract", str(SEED), "--json").stdout)
+    assert article["title"] == "Libya Talks in Russia Progress but Fail to Sign Ceasefire"
+    assert article["published_at"].startswith("2020-01-13")
+    assert (article["section"], article["tags"], article["language"]) == ("News", ["Libya"], "en")
+    [image] = article["images"]
+    assert image["caption"].startswith(
+        "Commander of the Libyan National Army (LNA) Khalifa Haftar shakes hands"
+    )
+    assert image["credit"] == "Reuters"
+    assert [link["title"] for link in article["related"]] == [
+        "Libya's Rival Factions Accuse Each Other of Violating Ceasefire"
+    ]
+    paragraphs = article["body"].split("\n\n")
+    assert paragraphs[0].startswith("Talks between Libya’s warring factions")
+    assert paragraphs[-1].endswith("to seize the capital.")
+    # Every line of the story, in order: from its first paragraph through its last, less the
+    # "RELATED:" teaser that sits in the middle of it.
+    lines = [line.strip() for line in SEED.read_text(encoding="utf-8").splitlines() if line.strip()]
+    start = next(i for i, line in enumerate(lines) if line.startswith("Talks between"))
+    end = next(i for i, line in enumerate(lines) if line.endswith("to seize the capital."))
+    teaser = {"RELATED:", "Libya's Rival Factions Accuse Each Other of Violating Ceasefire"}
+    assert paragraphs == [line for line in lines[start : end + 1] if line not in teaser]
+    for furniture in (
+        "google plus",
+        "facebook",
+        "twitter",
+        "Audio Only",
+        "News > Libya",
+        "| Photo:",
+        "RELATED",
+        "Published 13 January",
+        "Comment",
+        "Post with no comments",
+    ):
+        assert furniture not in article["body"]
