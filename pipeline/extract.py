@@ -65,10 +65,13 @@ def extract(document: CleanedDocument) -> Article:
     headlines = (title, document.title, *page.headlines)
     body = "\n\n".join(_without_headline(document.paragraphs, *headlines))
     crumbs = page.breadcrumbs or document.breadcrumbs
-    breadcrumbs = [crumb for crumb in crumbs if crumb.lower() not in _HOME]
+    # A breadcrumb trail runs from the home page to the article itself; neither is a topic.
+    breadcrumbs = [
+        crumb for crumb in crumbs if crumb.lower() not in _HOME and _key(crumb) != _key(title or "")
+    ]
     tags = list(page.tags)
     for crumb in breadcrumbs[1:]:
-        if crumb not in tags:
+        if _key(crumb) not in {_key(tag) for tag in tags}:
             tags.append(crumb)
     images = list(document.images)
     if page.image and all(image.url != page.image for image in images):

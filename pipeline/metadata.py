@@ -6,6 +6,7 @@ layout (a full timestamp with its zone, a list of authors), so extraction asks t
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass, field
@@ -87,7 +88,7 @@ def read_metadata(tree: lxml_html.HtmlElement, url: str | None = None) -> PageMe
         published=found.published,
         modified=found.modified,
         section=found.section,
-        tags=tuple(found.tags),
+        tags=tuple(tag for tag in found.tags if _plain(tag) != _plain(found.title)),
         site_name=site_name,
         canonical_url=found.canonical_url,
         image=found.image,
@@ -236,7 +237,7 @@ def _meta_pairs(tree: lxml_html.HtmlElement) -> list[tuple[str, str]]:
             .strip()
             .lower()
         )
-        content = (element.get("content") or "").strip()
+        content = _text(element.get("content")) or ""
         if name and content:
             pairs.append((name, content))
     return pairs
@@ -326,8 +327,9 @@ def _split_tags(values: list[Any]) -> list[str]:
     tags: list[str] = []
     for value in values:
         if isinstance(value, str):
-            tags.extend(part.strip() for part in value.split(",") if part.strip())
-    return list(dict.fromkeys(tags))
+            tags.extend(part.strip() for part in html.unescape(value).split(",") if part.strip())
+    # CMS-internal markers ("digital_syndication", "textaboveleftsmall") are not topics.
+    return list(dict.fromkeys(tag for tag in tags if "_" not in tag and len(tag) <= 60))
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -343,5 +345,6 @@ def _first(value: Any) -> Any:
 
 def _text(value: Any) -> str | None:
     if isinstance(value, str) and value.strip():
-        return re.sub(r"\s+", " ", value).strip()
+        # Entities escaped twice in the source ("&amp;apos;") arrive once-escaped here.
+        return re.sub(r"\s+", " ", html.unescape(value)).strip()
     return None

@@ -72,11 +72,25 @@ def _is_tracking(name: str) -> bool:
     return lowered in _TRACKING_NAMES or lowered.startswith(_TRACKING_PREFIXES)
 
 
+# Second-level labels under which registries sell names: example.co.uk, example.com.au.
+_SECOND_LEVEL = {"co", "com", "org", "net", "ac", "gov", "edu", "ne", "or", "go"}
+
+
+def site_of(url: str) -> str:
+    """The registered domain of ``url``: news.example.co.uk -> example.co.uk."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    labels = host.split(".")
+    keep = 3 if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2 else 2
+    return ".".join(labels[-keep:])
+
+
 def choose_canonical(page_url: str | None, declared: str | None) -> str | None:
     """The page's declared canonical URL when it is plausible, else the URL it was fetched from.
 
     Some sites point every page's canonical link at their home page; trusting that would merge
     all their articles into one, so a declared URL with no path is ignored for a deeper page.
+    A canonical URL on another site (a syndication partner, a CMS's own host) is ignored too:
+    the article is stored by its own site's address, so two publishers never share a row.
     """
     if declared and page_url and not urlsplit(page_url).scheme.startswith("http"):
         declared = None  # a local file cannot vouch for a web address
@@ -85,6 +99,7 @@ def choose_canonical(page_url: str | None, declared: str | None) -> str | None:
         parts = urlsplit(absolute)
         page_path = urlsplit(page_url).path if page_url else ""
         shallow = parts.path.strip("/") == "" and page_path.strip("/") != ""
-        if parts.scheme in _DEFAULT_PORTS and parts.hostname and not shallow:
+        same_site = page_url is None or site_of(absolute) == site_of(page_url)
+        if parts.scheme in _DEFAULT_PORTS and parts.hostname and not shallow and same_site:
             return canonicalize(absolute)
     return canonicalize(page_url) if page_url else None

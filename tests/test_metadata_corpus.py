@@ -161,3 +161,55 @@ def test_pages_with_a_legacy_or_missing_charset_read_right(corpus: Path) -> None
         assert not _garbled((article.title or "") + article.body), row["path"]
     polish = next(a for r, a in pages if (a.title or "").startswith("Unijne fundusze"))
     assert "bliżej" in (polish.title or "") and polish.language == "pl"
+
+
+def test_every_field_of_a_page_with_json_ld(
+    metadata_pages: list[tuple[dict[str, Any], Article]],
+) -> None:
+    _, article = _page(metadata_pages, "newspaper4k__html_time_001")
+    assert (
+        article.canonical_url
+        == "https://time.com/6330957/james-hansen-climate-warning-geoengineering-study/"
+    )
+    assert article.description and article.description.startswith("James Hansen alerted Congress")
+    assert article.authors == ("Alejandro de la Garza",)
+    assert article.published_at == datetime.fromisoformat("2023-11-02T19:53:52+00:00")
+    assert article.modified_at is not None
+    assert (article.section, article.site_name, article.language) == ("Climate", "Time", "en")
+    assert article.images[0].url and article.images[0].url.endswith("james-hansen.jpg")
+    assert (
+        article.body.startswith("James Hansen first warned Congress") and article.word_count > 800
+    )
+
+
+def test_every_field_of_a_page_without_json_ld(
+    metadata_pages: list[tuple[dict[str, Any], Article]],
+) -> None:
+    _, article = _page(metadata_pages, "newspaper4k__html_cnn_article")
+    assert (
+        article.canonical_url
+        == "http://www.cnn.com/2013/11/27/travel/weather-thanksgiving/index.html"
+    )
+    assert article.description and "43 million Americans" in article.description
+    assert article.modified_at == datetime.fromisoformat("2013-11-28T02:03:23+00:00")
+    assert (article.section, article.site_name) == ("travel", "CNN")
+    assert "Thanksgiving storm" in article.tags
+    assert article.images[0].url and article.images[0].url.endswith("story-top.jpg")
+
+
+def test_a_canonical_url_on_another_site_is_not_the_articles_key(
+    metadata_pages: list[tuple[dict[str, Any], Article]],
+) -> None:
+    row, article = _page(metadata_pages, "newspaper4k__html_fox13now_001")
+    assert article.canonical_url == row["url"]  # it declares a wordpress.com address
+
+
+def test_entities_escaped_twice_and_cms_markers_are_cleaned(
+    metadata_pages: list[tuple[dict[str, Any], Article]],
+) -> None:
+    _, yonhap = _page(metadata_pages, "newspaper4k__html_yna_co_kr")
+    assert yonhap.description and "North Korea's official newspaper" in yonhap.description
+    assert yonhap.canonical_url == "https://en.yna.co.kr/view/AEN20190820002300325"
+    _, wired = _page(metadata_pages, "newspaper4k__html_wired_001")
+    assert "digital_syndication" not in wired.tags and wired.title not in wired.tags
+    assert "surveillance" in wired.tags
