@@ -72,6 +72,12 @@ class DatabaseUnavailable(TransientError):
     reason = "database_unavailable"
 
 
+class Throttled(TransientError):
+    """The host's rate limit says not yet: try again after ``retry_after`` seconds."""
+
+    reason = "throttled"
+
+
 # --- permanent -------------------------------------------------------------------------------
 
 
@@ -125,6 +131,18 @@ class InvalidMessage(PermanentError):
     reason = "invalid_message"
 
 
+class Blocked(PermanentError):
+    """Refused on purpose: a private or metadata address, a scheme we never fetch, robots.txt."""
+
+    reason = "blocked"
+
+
+class MalformedFeed(PermanentError):
+    """Bytes that should be a feed or a sitemap but cannot be read as one."""
+
+    reason = "malformed_feed"
+
+
 class SchemaError(PermanentError):
     """The database schema is not the one this code expects."""
 
@@ -132,6 +150,7 @@ class SchemaError(PermanentError):
 
 
 __all__ = [
+    "Blocked",
     "ConnectionFailed",
     "DatabaseUnavailable",
     "EmptyDocument",
@@ -139,11 +158,13 @@ __all__ = [
     "HTTPStatus",
     "InvalidMessage",
     "InvalidSource",
+    "MalformedFeed",
     "NewsflowError",
     "NotFound",
     "PermanentError",
     "SchemaError",
     "ServerError",
+    "Throttled",
     "TooLarge",
     "TooManyRedirects",
     "TransientError",

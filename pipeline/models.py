@@ -16,6 +16,28 @@ class Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class FeedEntry(Record):
+    """One item of a feed or sitemap: where the article is, and what the feed says about it.
+
+    The feed's statements fill fields the page itself leaves empty.
+    """
+
+    url: str
+    title: str | None = None
+    published: datetime | None = None
+    author: str | None = None
+    summary: str | None = None
+
+
+class ParsedFeed(Record):
+    """A feed or sitemap, parsed: its items, and for a sitemap index the sitemaps it lists."""
+
+    kind: Literal["rss", "atom", "rdf", "json", "sitemap", "sitemap-index", "news-sitemap"]
+    title: str | None = None
+    entries: tuple[FeedEntry, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+
+
 class PageRef(Record):
     """A fetched page, saved in the database; what the fetch stage hands on."""
 
