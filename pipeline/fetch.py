@@ -32,6 +32,7 @@ from .errors import (
     Undecodable,
     UnsupportedContent,
 )
+from .netguard import check_url
 from .settings import Settings
 
 Kind = Literal["html", "text"]
@@ -80,8 +81,16 @@ def is_local(source: str) -> bool:
 
 
 def make_client(settings: Settings) -> httpx.Client:
-    """An HTTP client with newsflow's timeouts, redirect limit and User-Agent."""
+    """An HTTP client with newsflow's timeouts, redirect limit and User-Agent.
+
+    Every request it sends, each redirect included, first passes :func:`netguard.check_url`.
+    """
+
+    def guard(request: httpx.Request) -> None:
+        check_url(str(request.url), settings)
+
     return httpx.Client(
+        event_hooks={"request": [guard]},
         timeout=httpx.Timeout(
             connect=settings.connect_timeout,
             read=settings.read_timeout,

@@ -54,6 +54,15 @@ class Settings(BaseSettings):
         description="Largest response body accepted, in bytes (after decompression).",
     )
 
+    allow_private_networks: bool = Field(
+        False,
+        description="Fetch from loopback, private and link-local addresses too (tests, intranets).",
+    )
+    allowed_hosts: str = Field(
+        "",
+        description="Comma-separated hosts (or host:port) fetched even on private addresses.",
+    )
+
     max_retries: int = Field(5, description="Retries of a transient failure before it is recorded.")
     retry_backoff: float = Field(
         2.0,
@@ -86,6 +95,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'newsflow.db'}"
+
+    @property
+    def allowed_host_set(self) -> frozenset[str]:
+        return frozenset(
+            host.strip().lower() for host in self.allowed_hosts.split(",") if host.strip()
+        )
 
     @property
     def results(self) -> str:

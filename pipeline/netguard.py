@@ -1,0 +1,60 @@
+"""Which addresses newsflow may fetch from: the public web, unless told otherwise.
+
+A feed is someone else's document; a link or a redirect in it must not turn the fetcher
+against the network it runs in (a router's admin page, a cloud's metadata service at
+169.254.169.254). Every request, redirects included, is checked here before it is sent.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from .errors import Blocked, ConnectionFailed
+from .settings import Settings
+
+# Cloud metadata services answer on link-local (blocked as such) and on these too.
+_METADATA = {ipaddress.ip_address("fd00:ec2::254"), ipaddress.ip_address("100.100.100.200")}
+
+
+def check_url(url: str, settings: Settings) -> None:
+    """Raise :class:`Blocked` unless ``url`` is http(s) on a public address (or allowed)."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"}:
+        raise Blocked(f"{url}: only http and https are fetched")
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise Blocked(f"{url}: no host")
+    if settings.allow_private_networks:
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if host in settings.allowed_host_set or f"{host}:{port}" in settings.allowed_host_set:
+        return
+    for address in resolve(host, port):
+        if not is_public(address):
+            raise Blocked(
+                f"{url}: {host} resolves to {address}, a private, loopback, link-local or "
+                "metadata address (set NEWSFLOW_ALLOW_PRIVATE_NETWORKS or "
+                "NEWSFLOW_ALLOWED_HOSTS to fetch from it)"
+            )
+
+
+def resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        literal = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        return [literal]
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as error:
+        raise ConnectionFailed(f"cannot resolve {host}: {error}") from error
+    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+
+
+def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast and address not in _METADATA
