@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, text
 from sqlmodel import select
 
@@ -179,9 +180,11 @@ def test_an_unreachable_database_is_a_transient_error(
 def _with_extra_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A copy of our migrations plus one newer revision, to play an upgrade of the code."""
     folder = tmp_path / "migrations"
+    current_head = ScriptDirectory.from_config(db.alembic_config("sqlite://")).get_current_head()
     shutil.copytree(db._MIGRATIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
     (folder / "versions" / "9999_extra.py").write_text(
-        'revision = "9999"\ndown_revision = "0001"\nbranch_labels = None\ndepends_on = None\n'
+        f'revision = "9999"\ndown_revision = "{current_head}"\nbranch_labels = None\n'
+        "depends_on = None\n"
         "import sqlalchemy as sa\nfrom alembic import op\n\n"
         "def upgrade():\n    op.add_column('article', sa.Column('extra', sa.Text(), nullable=True))\n\n"
         "def downgrade():\n    op.drop_column('article', 'extra')\n"
@@ -195,7 +198,7 @@ def test_an_older_schema_is_refused_with_a_clear_message_or_upgraded(
 ) -> None:
     settings = get_settings()
     head = _with_extra_revision(tmp_path, monkeypatch)
-    command.upgrade(db.alembic_config(settings.database), "0001")
+    command.upgrade(db.alembic_config(settings.database), "9999-1")  # one step behind
     refusing = settings.model_copy(update={"auto_migrate": False})
     with pytest.raises(SchemaError, match="newsflow db upgrade"):
         prepare_database(refusing)

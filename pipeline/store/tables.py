@@ -102,3 +102,39 @@ class Failure(SQLModel, table=True):
     first_seen: datetime = Field(default_factory=utcnow)
     last_seen: datetime = Field(default_factory=utcnow)
     resolved: bool = Field(default=False, index=True)
+
+
+class Source(SQLModel, table=True):
+    """A feed, sitemap or site that newsflow polls, with the state of its polling."""
+
+    __tablename__ = "source"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    name: str | None = None
+    # What the last successful poll found there: rss, atom, sitemap, news-sitemap, ...
+    kind: str | None = Field(default=None, max_length=16)
+    base_interval: int = 600
+    interval: int = 600
+    rate_limit: float | None = None  # requests per second to this source's host
+    paused: bool = Field(default=False, index=True)
+    etag: str | None = Field(default=None, sa_column=Column(Text))
+    last_modified: str | None = None
+    last_polled_at: datetime | None = None
+    next_poll_at: datetime | None = Field(default=None, index=True)
+    last_status: str | None = Field(default=None, max_length=32)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    new_items: int = 0
+    errors_in_row: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SeenUrl(SQLModel, table=True):
+    """A canonical item URL that has entered the article chain once; looked up by index."""
+
+    __tablename__ = "seen_url"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    source_id: int | None = Field(default=None, foreign_key="source.id", index=True)
+    first_seen: datetime = Field(default_factory=utcnow)
