@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import py3langid
 from dateutil import parser as date_parser
 
-from .models import Article, CleanedDocument, Image, PageMetadata
+from .bylines import names_from_byline
+from .models import Article, CleanedDocument, FeedEntry, Image, PageMetadata
 from .urls import choose_canonical
 from .version import extractor_version
 
@@ -61,7 +62,9 @@ def extract(document: CleanedDocument) -> Article:
     what was kept apart from it (captions, breadcrumbs, a byline, a date line) fill the rest.
     """
     page = document.page or PageMetadata()
-    title = page.title or document.title
+    # A feed's statements come last: the page knows itself better than a listing does.
+    entry = document.entry or FeedEntry(url=document.url or "")
+    title = page.title or document.title or entry.title
     headlines = (title, document.title, *page.headlines)
     body = "\n\n".join(_without_headline(document.paragraphs, *headlines))
     crumbs = page.breadcrumbs or document.breadcrumbs
@@ -80,9 +83,11 @@ def extract(document: CleanedDocument) -> Article:
         url=document.url,
         canonical_url=choose_canonical(document.url, page.canonical_url),
         title=title,
-        description=page.description or document.description,
-        authors=page.authors or document.authors,
-        published_at=parse_datetime(page.published or document.date_text),
+        description=page.description or document.description or entry.summary,
+        authors=page.authors
+        or document.authors
+        or tuple(names_from_byline(entry.author) if entry.author else ()),
+        published_at=parse_datetime(page.published or document.date_text) or entry.published,
         modified_at=parse_datetime(page.modified),
         section=page.section or (breadcrumbs[0] if breadcrumbs else None),
         tags=tuple(tags),

@@ -121,12 +121,32 @@ def fetch(source: str, settings: Settings, *, client: httpx.Client | None = None
         return _fetch_http(source, settings, own_client)
 
 
-def _fetch_http(url: str, settings: Settings, client: httpx.Client) -> FetchedPage:
+@dataclass(frozen=True)
+class Download:
+    """A response as it came, within the limits: status, final URL, headers, body."""
+
+    url: str
+    status_code: int
+    content_type: str | None
+    headers: dict[str, str]
+    content: bytes
+
+
+def download(
+    url: str,
+    settings: Settings,
+    client: httpx.Client,
+    *,
+    headers: dict[str, str] | None = None,
+) -> Download:
+    """GET ``url`` within newsflow's limits; a 304 (to conditional ``headers``) is returned
+    as such, every other status but 2xx raises the error that says whether to retry."""
     deadline = time.monotonic() + settings.total_timeout
     try:
-        with client.stream("GET", url) as response:
+        with client.stream("GET", url, headers=headers) as response:
+            if response.status_code == 304 and headers:
+                return Download(str(response.url), 304, None, _kept(response), b"")
             _check_status(response, settings)
-            content_type = response.headers.get("content-type")
             declared = int(response.headers.get("content-length") or 0)
             if declared > settings.max_bytes and "content-encoding" not in response.headers:
                 raise TooLarge(
@@ -144,12 +164,13 @@ def _fetch_http(url: str, settings: Settings, client: httpx.Client) -> FetchedPa
                         f"{url} took longer than {settings.total_timeout:g}s to download"
                     )
                 chunks.append(chunk)
-            content = b"".join(chunks)
-            final_url = str(response.url)
-            headers = {
-                name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers
-            }
-            status_code = response.status_code
+            return Download(
+                url=str(response.url),
+                status_code=response.status_code,
+                content_type=response.headers.get("content-type"),
+                headers=_kept(response),
+                content=b"".join(chunks),
+            )
     except httpx.TimeoutException as error:
         raise FetchTimeout(f"timed out fetching {url}: {type(error).__name__}") from error
     except httpx.TooManyRedirects as error:
@@ -163,16 +184,23 @@ def _fetch_http(url: str, settings: Settings, client: httpx.Client) -> FetchedPa
     except httpx.TransportError as error:
         raise ConnectionFailed(f"could not fetch {url}: {type(error).__name__}: {error}") from error
 
-    kind, encoding = _kind_and_encoding(content_type, content, final_url)
+
+def _kept(response: httpx.Response) -> dict[str, str]:
+    return {name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers}
+
+
+def _fetch_http(url: str, settings: Settings, client: httpx.Client) -> FetchedPage:
+    got = download(url, settings, client)
+    kind, encoding = _kind_and_encoding(got.content_type, got.content, got.url)
     return FetchedPage(
         source=url,
-        url=final_url,
-        content=content,
+        url=got.url,
+        content=got.content,
         kind=kind,
         encoding=encoding,
-        content_type=content_type,
-        status_code=status_code,
-        headers=headers,
+        content_type=got.content_type,
+        status_code=got.status_code,
+        headers=got.headers,
     )
 
 
@@ -193,6 +221,23 @@ def _check_status(response: httpx.Response, settings: Settings) -> None:
     raise HTTPStatus(
         f"{where} answered {status} {response.reason_phrase}".rstrip(), status_code=status
     )
+
+
+def fetch_robots(url: str, settings: Settings, client: httpx.Client) -> str:
+    """A robots.txt's text; "" when the site has none (any 4xx), as the standard says.
+
+    A 5xx or a network error is transient: the caller should not guess either way.
+    """
+    try:
+        response = client.get(url)
+    except httpx.TimeoutException as error:
+        raise FetchTimeout(f"timed out fetching {url}") from error
+    except httpx.TransportError as error:
+        raise ConnectionFailed(f"could not fetch {url}: {error}") from error
+    if 400 <= response.status_code < 500:
+        return ""
+    _check_status(response, settings)
+    return response.text[:500_000]
 
 
 def parse_retry_after(value: str | None) -> float | None:

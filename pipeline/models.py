@@ -43,6 +43,7 @@ class PageRef(Record):
 
     page_id: int
     url: str
+    entry: FeedEntry | None = Field(None, description="What the feed said about this item.")
 
 
 class Image(Record):
@@ -98,6 +99,7 @@ class CleanedDocument(Record):
     page: PageMetadata | None = Field(
         None, description="For HTML: the page's statements about itself, read in the same pass."
     )
+    entry: FeedEntry | None = Field(None, description="What a feed said about this item.")
 
 
 class Article(Record):

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
         description="Largest response body accepted, in bytes (after decompression).",
     )
 
+    host_rate: float = Field(
+        1.0, description="Requests per second to one host, shared by all workers (per source too)."
+    )
     allow_private_networks: bool = Field(
         False,
         description="Fetch from loopback, private and link-local addresses too (tests, intranets).",

@@ -7,6 +7,8 @@ kept and returns the small record the next stage receives. Workers call them one
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import httpx
 
 from . import clean as clean_module
@@ -15,7 +17,8 @@ from . import fetch as fetch_module
 from .encoding import decode
 from .errors import EmptyDocument
 from .fetch import Kind
-from .models import Article, CleanedDocument, PageRef, StoredRef
+from .models import Article, CleanedDocument, FeedEntry, PageRef, StoredRef
+from .politeness import Politeness
 from .settings import Settings
 from .store import repository
 from .store.db import session_scope
@@ -23,13 +26,32 @@ from .store.db import session_scope
 STAGES = ("fetch", "clean", "extract", "store")
 
 
-def fetch_stage(source: str, settings: Settings, *, client: httpx.Client | None = None) -> PageRef:
-    """Download (or read) ``source`` and keep its bytes; hand on the page's id."""
+def fetch_stage(
+    source: str,
+    settings: Settings,
+    *,
+    client: httpx.Client | None = None,
+    politeness: Politeness | None = None,
+    rate: float | None = None,
+    entry: FeedEntry | None = None,
+) -> PageRef:
+    """Download (or read) ``source`` and keep its bytes; hand on the page's id.
+
+    With ``politeness``, robots.txt is asked first and the host's rate limit is kept
+    (:class:`~pipeline.errors.Throttled` says when to come back).
+    """
+    if politeness is not None and not fetch_module.is_local(source):
+        with fetch_module.make_client(settings) if client is None else nullcontext(client) as http:
+            politeness.check(
+                source,
+                rate=rate,
+                robots_text=lambda url: fetch_module.fetch_robots(url, settings, http),
+            )
     page = fetch_module.fetch(source, settings, client=client)
     with session_scope(settings) as session:
         page_id = repository.save_raw_page(session, page=page)
         repository.resolve_failures(session, stage="fetch", item=source)
-    return PageRef(page_id=page_id, url=page.url)
+    return PageRef(page_id=page_id, url=page.url, entry=entry)
 
 
 def _page_text(ref: PageRef, settings: Settings) -> tuple[str, Kind]:
@@ -45,7 +67,7 @@ def clean_stage(ref: PageRef, settings: Settings) -> CleanedDocument:
     document = clean_module.clean(text, kind, url=ref.url, page_id=ref.page_id)
     if not document.paragraphs:
         raise EmptyDocument(f"no article text found in {ref.url}")
-    return document
+    return document.model_copy(update={"entry": ref.entry}) if ref.entry else document
 
 
 def extract_stage(document: CleanedDocument, settings: Settings) -> Article:

@@ -166,6 +166,8 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, s
         "NEWSFLOW_TOTAL_TIMEOUT": "10",
         # The tests' servers listen on 127.0.0.1; tests of the guard itself turn this off.
         "NEWSFLOW_ALLOW_PRIVATE_NETWORKS": "true",
+        # One test server stands for many sites; tests of politeness set their own rate.
+        "NEWSFLOW_HOST_RATE": "200",
     }
     for name in list(os.environ):
         if (

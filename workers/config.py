@@ -14,6 +14,8 @@ from kombu import Queue
 from pipeline.settings import Settings
 from pipeline.stages import STAGES
 
+from .schedule import beat_schedule
+
 QUEUES = STAGES
 
 
@@ -43,8 +45,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_default_queue": "clean",
         "task_create_missing_queues": False,
         "task_routes": {
-            task_name(stage): {"queue": stage, "routing_key": stage} for stage in STAGES
+            **{task_name(stage): {"queue": stage, "routing_key": stage} for stage in STAGES},
+            # Polling waits on the network, like fetching: the same queue and workers.
+            task_name("poll"): {"queue": "fetch", "routing_key": "fetch"},
+            task_name("dispatch"): {"queue": "fetch", "routing_key": "fetch"},
         },
+        "beat_schedule": beat_schedule(settings),
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         # A task whose process died (OOM, a crash in a C parser) is retried like any transient

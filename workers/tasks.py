@@ -17,11 +17,13 @@ from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.log import get_task_logger
 from pydantic import BaseModel, ValidationError
+from redis import Redis
 
-from pipeline import stages
-from pipeline.errors import InvalidMessage, NewsflowError, TransientError
+from pipeline import sources, stages
+from pipeline.errors import InvalidMessage, NewsflowError, Throttled, TransientError
 from pipeline.fetch import make_client
-from pipeline.models import Article, CleanedDocument, PageRef
+from pipeline.models import Article, CleanedDocument, FeedEntry, PageRef
+from pipeline.politeness import Politeness
 from pipeline.settings import Settings, get_settings
 
 from .app import app
@@ -32,6 +34,7 @@ Result = TypeVar("Result", bound=BaseModel)
 Message = TypeVar("Message", bound=BaseModel)
 
 _client: httpx.Client | None = None
+_politeness: Politeness | None = None
 _client_lock = threading.Lock()
 
 
@@ -42,6 +45,19 @@ def http_client(settings: Settings) -> httpx.Client:
         if _client is None:
             _client = make_client(settings)
         return _client
+
+
+def politeness(settings: Settings) -> Politeness:
+    """The process's rate limits and robots.txt cache, shared with all workers via Redis."""
+    global _politeness
+    with _client_lock:
+        if _politeness is None:
+            _politeness = Politeness(
+                redis=Redis.from_url(settings.broker_url),
+                user_agent=settings.user_agent,
+                default_rate=settings.host_rate,
+            )
+        return _politeness
 
 
 def backoff(retries: int, settings: Settings) -> float:
@@ -55,19 +71,29 @@ def run_stage(
 ) -> dict[str, Any]:
     """Run one stage for a task, deciding retry or dead letter from the exception's class."""
     settings = get_settings()
-    attempts = task.request.retries + 1
+    # Waiting for a host's rate limit is not a failed attempt: those retries are counted apart.
+    throttled = int((task.request.kwargs or {}).get("throttled", 0))
+    retries = task.request.retries - throttled
+    attempts = retries + 1
     try:
         return call().model_dump(mode="json")
+    except Throttled as error:
+        # Jitter, so that the tasks waiting for one host do not all come back at once.
+        countdown = (error.retry_after or 1.0) + random.uniform(0, 1.0)
+        # Celery counts every retry against max_retries; a wait always gets one more.
+        raise task.retry(
+            countdown=countdown,
+            max_retries=task.request.retries + 1,
+            kwargs={**(task.request.kwargs or {}), "throttled": throttled + 1},
+        ) from error
     except TransientError as error:
-        if task.request.retries < settings.max_retries:
+        if retries < settings.max_retries:
             countdown = (
-                error.retry_after
-                if error.retry_after is not None
-                else backoff(task.request.retries, settings)
+                error.retry_after if error.retry_after is not None else backoff(retries, settings)
             )
             logger.warning("%s %s: %s; retry %d in %.1fs", stage, item, error, attempts, countdown)
             raise task.retry(
-                exc=error, countdown=countdown, max_retries=settings.max_retries
+                exc=error, countdown=countdown, max_retries=settings.max_retries + throttled
             ) from error
         _record(settings, stage, item, error, attempts, page_id, task.request.id)
         raise
@@ -126,15 +152,53 @@ EXPECTED = (NewsflowError,)
 # Only the store task's result is kept: `ingest --wait` reads it, and earlier stages'
 # results (whole article texts) would only fill Redis. Errors are kept for every stage.
 @app.task(bind=True, name=task_name("fetch"), ignore_result=True, throws=EXPECTED)
-def fetch(self: Task, source: str) -> dict[str, Any]:
+def fetch(
+    self: Task,
+    source: str,
+    entry: dict[str, Any] | None = None,
+    rate: float | None = None,
+    throttled: int = 0,
+) -> dict[str, Any]:
     settings = get_settings()
     return run_stage(
         self,
         "fetch",
         str(source),
         None,
-        lambda: stages.fetch_stage(source, settings, client=http_client(settings)),
+        lambda: stages.fetch_stage(
+            source,
+            settings,
+            client=http_client(settings),
+            politeness=politeness(settings),
+            rate=rate,
+            entry=decode(FeedEntry, entry) if entry is not None else None,
+        ),
     )
+
+
+@app.task(bind=True, name=task_name("poll"), throws=EXPECTED)
+def poll(self: Task, source_id: int) -> dict[str, Any]:
+    """Poll one source; send each item never seen before down the article chain."""
+    settings = get_settings()
+    items = sources.poll_source(int(source_id), settings, http_client(settings))
+    results = [
+        article_chain(item.entry.url, entry=item.entry, rate=item.rate).apply_async()
+        for item in items
+    ]
+    return {
+        "source_id": source_id,
+        "new": [item.entry.url for item in items],
+        "articles": [result.id for result in results],
+    }
+
+
+@app.task(name=task_name("dispatch"), ignore_result=True)
+def dispatch() -> int:
+    """Beat's every-minute job: a poll for each source that is due."""
+    due = sources.claim_due(get_settings())
+    for source_id in due:
+        poll.apply_async((source_id,))
+    return len(due)
 
 
 @app.task(bind=True, name=task_name("clean"), ignore_result=True, throws=EXPECTED)
@@ -173,6 +237,11 @@ def store(self: Task, message: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def article_chain(source: str) -> Any:
+def article_chain(source: str, *, entry: FeedEntry | None = None, rate: float | None = None) -> Any:
     """The four stages for one article, each on its own queue."""
-    return fetch.si(source) | clean.s() | extract.s() | store.s()
+    options: dict[str, Any] = {}
+    if entry is not None:
+        options["entry"] = entry.model_dump(mode="json")
+    if rate is not None:
+        options["rate"] = rate
+    return fetch.si(source, **options) | clean.s() | extract.s() | store.s()

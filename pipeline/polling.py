@@ -1,0 +1,141 @@
+"""Polling a source: a conditional GET, the items it lists, and when to look again.
+
+A poll sends the ETag and Last-Modified it last got, so an unchanged feed costs a 304 and
+nothing else. Sitemap indexes are followed (to a bounded depth and count). The interval
+adapts: back to the source's base when new items appear, longer while nothing is new,
+exponentially longer after errors, within bounds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from .errors import MalformedFeed, NewsflowError
+from .feeds import discover_feeds, parse_feed, sitemaps_from_robots
+from .fetch import download, fetch_robots, looks_like_html
+from .models import FeedEntry
+from .settings import Settings
+from .urls import absolute_url, canonicalize
+
+MAX_SITEMAPS = 50
+MAX_DEPTH = 2
+LONGEST_INTERVAL = 24 * 3600
+SHORTEST_INTERVAL = 60
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """What one poll found: its items (all of them, seen or not) and the validators to send
+    next time. ``not_modified`` when the server answered 304."""
+
+    not_modified: bool
+    kind: str | None
+    entries: tuple[FeedEntry, ...]
+    etag: str | None
+    last_modified: str | None
+
+
+def poll(
+    url: str,
+    settings: Settings,
+    client: httpx.Client,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> PollOutcome:
+    """Fetch and parse a feed or sitemap, conditionally; follow a sitemap index's children."""
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    got = download(url, settings, client, headers=headers)
+    if got.status_code == 304:
+        return PollOutcome(True, None, (), etag, last_modified)
+    parsed = parse_feed(got.content, url=got.url, content_type=got.content_type)
+    entries = list(parsed.entries)
+    _follow(parsed.sitemaps, settings, client, entries, depth=1, budget=[MAX_SITEMAPS])
+    return PollOutcome(
+        not_modified=False,
+        kind=parsed.kind,
+        entries=tuple(_unique(entries)),
+        etag=got.headers.get("etag"),
+        last_modified=got.headers.get("last-modified"),
+    )
+
+
+def _follow(
+    sitemaps: tuple[str, ...],
+    settings: Settings,
+    client: httpx.Client,
+    entries: list[FeedEntry],
+    *,
+    depth: int,
+    budget: list[int],
+) -> None:
+    for sitemap in sitemaps:
+        if depth > MAX_DEPTH or budget[0] <= 0:
+            return
+        budget[0] -= 1
+        child = download(sitemap, settings, client)
+        parsed = parse_feed(child.content, url=child.url, content_type=child.content_type)
+        entries.extend(parsed.entries)
+        _follow(parsed.sitemaps, settings, client, entries, depth=depth + 1, budget=budget)
+
+
+def _unique(entries: list[FeedEntry]) -> list[FeedEntry]:
+    seen: set[str] = set()
+    unique = []
+    for entry in entries:
+        key = canonicalize(entry.url)
+        if key not in seen:
+            seen.add(key)
+            unique.append(entry)
+    return unique
+
+
+def discover(url: str, settings: Settings, client: httpx.Client) -> list[str]:
+    """The feeds and sitemaps behind ``url``: itself if it is one; for a web page, the feeds
+    it links (``<link rel="alternate">``), the sitemaps its robots.txt names, and
+    ``/sitemap.xml`` when that exists."""
+    got = download(url, settings, client)
+    text = got.content.decode("utf-8", errors="replace")
+    if not looks_like_html(text[:8192]) or "<rss" in text[:2048] or "<feed" in text[:2048]:
+        try:
+            parse_feed(got.content, url=got.url, content_type=got.content_type)
+        except MalformedFeed:
+            pass
+        else:
+            return [got.url]
+    found = discover_feeds(text, url=got.url)
+    root = absolute_url(got.url, "/") or got.url
+    robots = fetch_robots(absolute_url(root, "/robots.txt") or root, settings, client)
+    found += sitemaps_from_robots(robots, url=root)
+    if not any("sitemap" in candidate for candidate in found):
+        fallback = absolute_url(root, "/sitemap.xml") or root
+        try:
+            sitemap = download(fallback, settings, client)
+            parse_feed(sitemap.content, url=sitemap.url, content_type=sitemap.content_type)
+            found.append(sitemap.url)
+        except NewsflowError:
+            pass  # no sitemap there: the common case
+    return list(dict.fromkeys(found))
+
+
+def next_interval(
+    *, base: int, current: int, new_items: int, failed: bool, errors_in_row: int
+) -> int:
+    """Seconds until the next poll of a source.
+
+    Errors back off exponentially from the base; new items bring the interval back to the
+    base; a quiet poll stretches it by half. Always within [1 minute, 1 day].
+    """
+    if failed:
+        seconds = base * 2 ** min(errors_in_row, 10)
+    elif new_items:
+        seconds = base
+    else:
+        seconds = int(current * 1.5)
+    return max(SHORTEST_INTERVAL, min(LONGEST_INTERVAL, seconds))

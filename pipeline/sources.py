@@ -1,0 +1,139 @@
+"""Sources: adding them (with discovery), polling them, and keeping their state.
+
+``poll_source`` is what the scheduler runs for a due source. It never raises for the
+source's sake: a failing source is recorded (errors in a row, last error, a later next poll)
+and the poller moves on to the next one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from .errors import NewsflowError
+from .models import FeedEntry
+from .polling import discover, next_interval, poll
+from .settings import Settings
+from .store import repository
+from .store.db import session_scope
+from .urls import canonicalize
+
+# After this many failed polls in a row a source is shown as failing.
+FAILING_AFTER = 5
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """An item a poll found for the first time, with the source's rate for its host."""
+
+    entry: FeedEntry
+    source_id: int
+    rate: float | None
+
+
+def add_sources(
+    url: str,
+    settings: Settings,
+    client: httpx.Client,
+    *,
+    interval: int,
+    name: str | None = None,
+    rate: float | None = None,
+) -> list[tuple[int, str, bool]]:
+    """Add ``url`` as a source, or, for a web page, the feeds and sitemaps it leads to.
+
+    Returns (id, url, created) for each.
+    """
+    found = discover(url, settings, client)
+    if not found:
+        raise NewsflowError(
+            f"{url} is no feed or sitemap and links to none", reason="no_feed_found"
+        )
+    added = []
+    with session_scope(settings) as session:
+        for feed_url in found:
+            source, created = repository.add_source(
+                session, url=feed_url, name=name, interval=interval, rate=rate
+            )
+            assert source.id is not None
+            added.append((source.id, source.url, created))
+    return added
+
+
+def poll_source(source_id: int, settings: Settings, client: httpx.Client) -> list[NewItem]:
+    """Poll one source now; record the outcome; return the items never seen before."""
+    with session_scope(settings) as session:
+        source = repository.get_source(session, source_id=source_id)
+        url, etag, last_modified = source.url, source.etag, source.last_modified
+        base, current, errors, rate = (
+            source.base_interval,
+            source.interval,
+            source.errors_in_row,
+            source.rate_limit,
+        )
+    now = datetime.now(UTC)
+    try:
+        outcome = poll(url, settings, client, etag=etag, last_modified=last_modified)
+    except NewsflowError as error:
+        interval = next_interval(
+            base=base, current=current, new_items=0, failed=True, errors_in_row=errors + 1
+        )
+        with session_scope(settings) as session:
+            source = repository.get_source(session, source_id=source_id)
+            source.last_polled_at = now
+            source.errors_in_row += 1
+            source.last_status = "failing" if source.errors_in_row >= FAILING_AFTER else "error"
+            source.last_error = f"{error.reason}: {error}"
+            source.new_items = 0
+            source.interval = interval
+            source.next_poll_at = now + timedelta(seconds=interval)
+            repository.record_failure(
+                session, stage="poll", item=url, error=error, attempts=source.errors_in_row
+            )
+        return []
+    new: list[FeedEntry] = []
+    with session_scope(settings) as session:
+        if outcome.entries:
+            by_url = {canonicalize(entry.url): entry for entry in outcome.entries}
+            fresh = repository.unseen(session, urls=list(by_url))
+            first = repository.mark_seen(session, urls=fresh, source_id=source_id)
+            new = [by_url[canonical] for canonical in first]
+        interval = next_interval(
+            base=base, current=current, new_items=len(new), failed=False, errors_in_row=0
+        )
+        source = repository.get_source(session, source_id=source_id)
+        source.kind = outcome.kind or source.kind
+        source.etag = outcome.etag
+        source.last_modified = outcome.last_modified
+        source.last_polled_at = now
+        source.last_status = "not_modified" if outcome.not_modified else "ok"
+        source.last_error = None
+        source.errors_in_row = 0
+        source.new_items = len(new)
+        source.interval = interval
+        source.next_poll_at = now + timedelta(seconds=interval)
+        repository.resolve_failures(session, stage="poll", item=url)
+    return [NewItem(entry, source_id, rate) for entry in new]
+
+
+def due(settings: Settings) -> list[int]:
+    """The ids of the sources to poll now."""
+    with session_scope(settings) as session:
+        return repository.due_sources(session, now=datetime.now(UTC))
+
+
+# A dispatched poll pushes its source's next poll this far out, so that the next dispatch
+# does not send it again while it waits in the queue; the poll itself sets the real time.
+CLAIM_LEASE = timedelta(minutes=5)
+
+
+def claim_due(settings: Settings) -> list[int]:
+    """The sources due now, each claimed so that only one poll of it is dispatched."""
+    now = datetime.now(UTC)
+    with session_scope(settings) as session:
+        due_ids = repository.due_sources(session, now=now)
+        for source_id in due_ids:
+            repository.get_source(session, source_id=source_id).next_poll_at = now + CLAIM_LEASE
+    return due_ids
