@@ -14,38 +14,53 @@ from collections.abc import Iterable
 
 from lxml import etree
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+from .urls import site_of
+from .words import word_count, words
+
 _BULLET = re.compile(r"^\s*[-•*]\s+")
 # "Read more:", "SEE ALSO -": a short label before a teaser link.
 _LABEL = re.compile(r"^\s*[^\W\d_][\w'’ ]{0,30}?\s*[:\-–—|]\s+", re.UNICODE)
 _URL_ONLY = re.compile(r"^\s*(?:https?://|www\.)\S+\s*$", re.I)
-# A WordPress shortcode the site forgot to render: "[button link=...]Send us...[/button]".
+# A WordPress shortcode the site forgot to render: "[button link=...]", "[/button]".
 _SHORTCODE = re.compile(r"\[[a-z_]+\s+[a-z_]+=[^\]]*\]|\[/[a-z_]+\]", re.I)
 _TIMESTAMP_ONLY = re.compile(
     r"^\s*\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?\s*$"
 )
 _DATE_SHAPE = re.compile(r"\b(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|(?:19|20)\d{2}|\d{1,2}:\d{2})\b")
-# Words that mark a short line as page furniture wherever it stands...
-_FURNITURE = re.compile(
-    r"\b(?:subscri\w*|newsletter\w*|sign(?:ed)? up|copyright|all rights reserved|"
-    r"click here|follow (?:us|@)|download|itunes|reprints?|print article|error has occurred|"
-    r"comentários|kommentare|commentaires)\b|©",
+_SENTENCE_END = re.compile(r"[.!?…。！？]$")
+# Marks of page furniture that no sentence of a story carries...
+_HARD_FURNITURE = re.compile(
+    r"\b(?:subscri\w*|newsletter\w*|sign(?:ed)? up|all rights reserved|click here|"
+    r"error has occurred|print article|reprints?)\b|©",
     re.I | re.UNICODE,
 )
-# ...and words that do so only in a very short line, since sentences use them too
-# ("did not respond to a request for comment").
+# ...words that mark a short line as furniture unless it reads as a sentence ("The court
+# ruled in a copyright case.", "Kremlin declined to comment.")...
+_FURNITURE = re.compile(r"\b(?:copyright|download|itunes|follow (?:us|@))\b", re.I)
 _WEAK_FURNITURE = re.compile(
     r"\b(?:comments?|share|read more|see more|see also|also on|don['’]t miss|you may also like|"
-    r"related|recommended|tags?|write to|sent to|thank you|published by|publicado|"
-    r"veröffentlicht|publié|advertis\w*|photos?|tell us|what do you think)\b",
+    r"related|recommended|tags?|write to|sent to|thank you|published by|advertis\w*|photos?)\b",
     re.I | re.UNICODE,
 )
 
 
-def link_texts(tree: etree._Element) -> set[str]:
-    """The texts of the page's links of two words or more, as :func:`refine` compares them."""
+def link_texts(tree: etree._Element, base: str | None = None) -> set[str]:
+    """The texts (two words or more) of the page's links to its own site.
+
+    Links within the page (a table of contents) and to other sites (a shop, a source) are
+    left out: a paragraph that repeats one of those is content, not a teaser.
+    """
+    own = site_of(base) if base else None
     keys = set()
     for anchor in tree.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:")):
+            continue
+        # A relative link stays on the site; only absolute ones need their host looked at.
+        if own and href.startswith(("http://", "https://", "//")):
+            target = href if not href.startswith("//") else f"https:{href}"
+            if site_of(target) != own:
+                continue
         key = _key("".join(anchor.itertext()))
         if " " in key:
             keys.add(key)
@@ -68,7 +83,7 @@ def refine(
     keys_to_drop = {_key(text) for text in (*headlines, *captions) if text and _key(text)}
     kept: list[str] = []
     for line in lines:
-        text = " ".join(line.split())
+        text = " ".join(_SHORTCODE.sub(" ", line).split())
         key = _key(text)
         if key and key not in keys_to_drop and not _is_noise(text) and not _link_only(text, links):
             kept.append(text)
@@ -105,16 +120,21 @@ def _drop_repeated_runs(paragraphs: list[str], run: int = 3, long: int = 15) -> 
 
 
 def _key(text: str) -> str:
-    return " ".join(_WORD.findall(text.lower()))
+    return " ".join(words(text.lower()))
 
 
 def _words(text: str) -> int:
-    return len(_WORD.findall(text))
+    return word_count(text)
+
+
+def _is_sentence(text: str) -> bool:
+    """Reads as a sentence: four words or more and sentence punctuation at the end."""
+    return _words(text) >= 4 and bool(_SENTENCE_END.search(text.rstrip("\"'”’»)] ")))
 
 
 def _is_noise(text: str) -> bool:
-    """Only a URL or a timestamp (leaked from hidden markup), or an unrendered shortcode."""
-    return bool(_URL_ONLY.match(text) or _TIMESTAMP_ONLY.match(text) or _SHORTCODE.search(text))
+    """Only a URL or only a timestamp (leaked from hidden markup)."""
+    return bool(_URL_ONLY.match(text) or _TIMESTAMP_ONLY.match(text))
 
 
 def _link_only(text: str, links: set[str] | frozenset[str]) -> bool:
@@ -128,12 +148,12 @@ def _link_only(text: str, links: set[str] | frozenset[str]) -> bool:
 
 def _mostly_link(text: str, links: set[str] | frozenset[str]) -> bool:
     """Headline-sized and made of one link's text, but for a short tag ("[VIDEO]")."""
-    words = _key(text).split()
+    tokens = _key(text).split()
     # A product or a person named in a link ("Apple Watch") is content, not a teaser.
-    if len(words) < 4 or len(words) > 40:
+    if len(tokens) < 4 or len(tokens) > 40:
         return False
-    shortest = max(4, -(-len(words) * 3 // 4))
-    return any(" ".join(words[:size]) in links for size in range(len(words), shortest - 1, -1))
+    shortest = max(4, -(-len(tokens) * 3 // 4))
+    return any(" ".join(tokens[:size]) in links for size in range(len(tokens), shortest - 1, -1))
 
 
 def _trim(paragraphs: list[str], *, from_end: bool) -> list[str]:
@@ -150,12 +170,15 @@ def _trim(paragraphs: list[str], *, from_end: bool) -> list[str]:
 
 
 def _furniture(text: str, *, at_start: bool) -> bool:
-    words = _words(text)
-    if words <= 2:
+    count = _words(text)
+    sentence = _is_sentence(text)
+    if count <= 2 and not sentence:
         return True  # "Comments", "Tags", a lone count
-    if words <= 25 and _FURNITURE.search(text):
+    if count <= 25 and _HARD_FURNITURE.search(text):
         return True
-    if words <= 8 and _WEAK_FURNITURE.search(text):
+    if count <= 25 and not sentence and _FURNITURE.search(text):
+        return True
+    if count <= 8 and not sentence and _WEAK_FURNITURE.search(text):
         return True
     # A dateline or byline before the story starts: short, with a date, not a sentence.
-    return at_start and words <= 12 and bool(_DATE_SHAPE.search(text)) and not text.endswith(".")
+    return at_start and count <= 12 and not sentence and bool(_DATE_SHAPE.search(text))

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import re
 
-_BY = re.compile(r"^\s*(?:by|von|par|por|di|door|av|af|przez|written by|posted by)\s*:?\s+", re.I)
-_SEPARATORS = re.compile(r"\s*(?:,|;|\band\b|\bund\b|\bet\b|\by\b|&|\|)\s*", re.I)
+_BY = re.compile(r"^\s*(?:by|written by|posted by)\s*:?\s+", re.I)
+# "von", "par", "di"...: only before two words or more, since "Di Wang" is a name.
+_FOREIGN_BY = re.compile(r"^\s*(?:von|par|por|di|door|av|af|przez)\s+(?=\S+\s+\S)", re.I)
+# Lower-case joiners only: "Kim Y. Lee" and "José Ortega y Gasset" keep their "Y"/"y"...
+_SEPARATORS = re.compile(r"\s*(?:,|;|&|\||\b(?:and|AND|und|et)\b)\s*")
 # A byline's second half: the outlet or a role after a middle dot, a bar or a spaced dash.
 _AFFILIATION = re.compile(r"\s+[·•|–—]\s+|\s+-\s+")
 _WIDGET = re.compile(
@@ -117,7 +120,7 @@ def names_from_byline(byline: str, *, outlets: tuple[str, ...] = ()) -> list[str
     of them is the organisation, not an author, and one that ends with it loses that end.
     """
     names: list[str] = []
-    for part in _SEPARATORS.split(_BY.sub("", byline.strip())):
+    for part in _SEPARATORS.split(_strip_by(byline)):
         name = clean_name(part, outlets=outlets)
         if name and name not in names:
             names.append(name)
@@ -127,16 +130,22 @@ def names_from_byline(byline: str, *, outlets: tuple[str, ...] = ()) -> list[str
 def clean_name(text: str, *, outlets: tuple[str, ...] = ()) -> str | None:
     """One person's name from a byline fragment, or None when it is not a name."""
     own = {outlet.lower() for outlet in outlets if outlet}
-    text = _BY.sub("", " ".join(text.split()))
+    text = _strip_by(" ".join(text.split()))
     text = _AFFILIATION.split(text)[0]
     text = _WIDGET.sub("", text).strip(" .,:;-–—·")
     if text.lower() in own:
         return None
     words: list[str] = []
-    for word in text.split():
+    tokens = text.split()
+    for index, word in enumerate(tokens):
         bare = word.strip(".,").lower()
-        if bare in _MONTHS or any(char.isdigit() for char in word) or (words and bare in own):
+        following = tokens[index + 1] if index + 1 < len(tokens) else ""
+        # A month starts a date only when a number follows ("May 5"); "Theresa May" is a name.
+        dated = bare in _MONTHS and any(char.isdigit() for char in following)
+        if dated or any(char.isdigit() for char in word) or (words and bare in own):
             break
+        if not words and (bare in _OUTLETS or bare in _ROLES or bare in {"associated", "staff"}):
+            return None  # "Associated Press", "Staff Writer": an outlet or a role, no name
         if len(words) >= 2 and bare in _OUTLETS:
             if len(words) >= 3 and word[:1].isupper():
                 words.pop()  # "Washington" of "Washington Post"
@@ -146,7 +155,8 @@ def clean_name(text: str, *, outlets: tuple[str, ...] = ()) -> str | None:
         if len(words) >= 2 and (bare in _ROLES or shouting):
             break
         words.append(word)
-    if not words or len(words) > 5 or " ".join(words).lower() in _NOT_NAMES:
+    lone_month = len(words) == 1 and words[0].strip(".,").lower() in _MONTHS
+    if not words or lone_month or len(words) > 7 or " ".join(words).lower() in _NOT_NAMES:
         return None
     name = " ".join(words)
     latin = [char for char in name if char.isascii() and char.isalpha()]
@@ -155,6 +165,10 @@ def clean_name(text: str, *, outlets: tuple[str, ...] = ()) -> str | None:
     if latin and _all_upper(words) and len(latin) > 3:
         name = " ".join(word.capitalize() if len(word) > 2 else word for word in words)
     return name
+
+
+def _strip_by(text: str) -> str:
+    return _FOREIGN_BY.sub("", _BY.sub("", text.strip()))
 
 
 def _all_upper(words: list[str]) -> bool:

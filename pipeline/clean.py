@@ -19,6 +19,7 @@ from .metadata import read_metadata
 from .models import CleanedDocument, Image, Link
 from .plaintext import clean_text
 from .urls import absolute_url
+from .words import word_count
 
 _MAX_RELATED = 20
 _MAX_IMAGES = 30
@@ -108,7 +109,7 @@ def main_text(
 
     The tree is pruned in the process: read everything else from it first.
     """
-    links = link_texts(tree)
+    links = link_texts(tree, url)
     text = _extract_text(_without_hidden(tree), url, fast=True)
     if html is not None and _unsure(text):
         text = _extract_text(_without_hidden(parse_html(html)), url, fast=False)
@@ -132,11 +133,11 @@ def _unsure(text: str) -> bool:
     lines = [line for line in text.split("\n") if line.strip()]
     if len(text) < 250:
         return True
-    short = sum(1 for line in lines if len(line.split()) <= 3)
+    short = sum(1 for line in lines if word_count(line) <= 3)
     return len(lines) >= 30 and short / len(lines) > 0.6
 
 
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.I)
 
 
 def _without_hidden(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
@@ -147,7 +148,13 @@ def _without_hidden(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
             or element.get("aria-hidden") == "true"
             or _HIDDEN_STYLE.search(element.get("style") or "")
         )
-        if hidden and element.getparent() is not None and element.tag not in {"html", "body"}:
+        # Long hidden passages are often shown later (a "read more" fold, an animation).
+        if (
+            hidden
+            and element.getparent() is not None
+            and element.tag not in {"html", "body"}
+            and word_count(element.text_content()) <= 40
+        ):
             element.drop_tree()
     return tree
 

@@ -121,6 +121,11 @@ def detect_encoding(content: bytes, content_type: str | None = None) -> str:
     if declared and declared != "utf-8" and _decodes(content, declared):
         return declared
     if declared is None and content.isascii():
+        # 7-bit encodings of Japanese and Korean switch scripts with escape sequences.
+        if b"\x1b$B" in content or b"\x1b$@" in content or b"\x1b(J" in content:
+            return "iso2022_jp"
+        if b"\x1b$)C" in content:
+            return "iso2022_kr"
         return "utf-8"
     best = from_bytes(content[:200_000]).best()
     if best is not None:

@@ -133,7 +133,10 @@ def compare(
     for page in pages:
         for name, extractor in extractors.items():
             started = time.perf_counter()
-            predicted = extractor(page)
+            try:
+                predicted = extractor(page)
+            except Exception:
+                predicted = ""
             elapsed = (time.perf_counter() - started) * 1000
             predictions[name][page.key] = predicted
             scores[name].append(PageScore(page.key, *match(page.expected, predicted), elapsed))

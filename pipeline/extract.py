@@ -18,6 +18,7 @@ from .bylines import names_from_byline
 from .models import Article, CleanedDocument, FeedEntry, Image, PageMetadata
 from .urls import choose_canonical
 from .version import extractor_version
+from .words import word_count
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _HOME = {"home", "homepage", "start", "startseite", "accueil", "inicio", "portada"}
@@ -100,17 +101,6 @@ def extract(document: CleanedDocument) -> Article:
         extractor_version=extractor_version(),
         page_id=document.page_id,
     )
-
-
-# Scripts written without spaces between words: each character counts as a word, as is
-# usual for Chinese and Japanese (Thai is counted the same way, a known overcount).
-_UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f"
-_COUNTED = re.compile(f"[{_UNSPACED}]|[^\\W{_UNSPACED}]+", re.UNICODE)
-
-
-def word_count(text: str) -> int:
-    """Words in ``text``; in Chinese, Japanese and Thai, characters."""
-    return len(_COUNTED.findall(text))
 
 
 def _without_headline(paragraphs: tuple[str, ...], *titles: str | None) -> list[str]:

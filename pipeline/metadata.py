@@ -53,6 +53,7 @@ class _Found:
     image: str | None = None
     language: str | None = None
     breadcrumbs: list[str] = field(default_factory=list)
+    structured_authors: bool = False
 
 
 def read_metadata(tree: lxml_html.HtmlElement, url: str | None = None) -> PageMetadata:
@@ -73,15 +74,21 @@ def read_metadata(tree: lxml_html.HtmlElement, url: str | None = None) -> PageMe
         byline = trafilatura_metadata.extract_author(tree)
         if byline:
             found.authors = [name for part in byline.split(";") for name in names_from_byline(part)]
+    own = {_plain(outlet) for outlet in outlets if outlet}
     authors = [
-        name for author in found.authors for name in names_from_byline(author, outlets=outlets)
+        name
+        for author in found.authors
+        for name in (
+            [author] if found.structured_authors else names_from_byline(author, outlets=outlets)
+        )
+        if _plain(name) not in own
     ]
     if not found.published:
         guess = htmldate.find_date(tree, url=url, original_date=True, extensive_search=True)
         # A bare year comes back as its 1 January: usually a copyright line, not the story.
         found.published = guess if guess and not guess.endswith("-01-01") else None
     return PageMetadata(
-        title=headline(found.title, outlets, headlines),
+        title=headline(found.title, outlets, _h1(tree)),
         headlines=tuple(h for h in headlines if h),
         description=found.description,
         authors=tuple(dict.fromkeys(authors)),
@@ -103,10 +110,11 @@ _TITLE_PARTS = re.compile(r"\s+(?:[|–—:·•»]|-{1,2}|::)\s+|\s*[｜｜]\s*
 def headline(title: str | None, outlets: tuple[str, ...], headlines: list[str]) -> str | None:
     """The title without the site's name around it ("Story - Site", "Site | Story").
 
-    ``outlets`` are the site's names (site name, domain label). A part of the title that the
-    page also shows as its h1 is the headline when what is cut off is short or names the
-    site; failing that, a last or first part naming the site is dropped. A "title" that is
-    only the site's name gives way to the page's h1.
+    ``outlets`` are the site's names (site name, domain label); ``headlines`` the headings the
+    page shows (its first h1). The longest run of the title's parts that the page also shows
+    is the headline when what is cut off is short or names the site; failing that, a last or
+    first part naming the site is dropped. A "title" that is only the site's name gives way
+    to the page's h1.
     """
     if not title:
         return headlines[0] if headlines else None
@@ -119,19 +127,22 @@ def headline(title: str | None, outlets: tuple[str, ...], headlines: list[str]) 
     if len(parts) < 2:
         return title
 
-    def names_site(rest: list[str]) -> bool:
-        return all(len(part) <= 15 or any(name in _plain(part) for name in own) for part in rest)
+    def names_site(part: str) -> bool:
+        # Whole words: "rt" names RT, not every "court".
+        plain = f" {_plain(part)} "
+        return any(f" {name} " in plain for name in own)
 
     shown = {_plain(h) for h in headlines}
-    for size in range(len(parts) - 1, 0, -1):
+    for size in range(len(parts), 0, -1):
         for start in range(len(parts) - size + 1):
             candidate = title_from(parts[start : start + size], title)
             rest = parts[:start] + parts[start + size :]
-            if candidate and _plain(candidate) in shown and names_site(rest):
+            cut_is_site = all(len(part) <= 15 or names_site(part) for part in rest)
+            if candidate and _plain(candidate) in shown and cut_is_site:
                 return candidate
-    if any(name in _plain(parts[-1]) for name in own):
+    if names_site(parts[-1]):
         return title_from(parts[:-1], title) or title
-    if any(name in _plain(parts[0]) for name in own):
+    if names_site(parts[0]):
         return title_from(parts[1:], title) or title
     return title
 
@@ -156,9 +167,15 @@ def _plain(text: str | None) -> str:
     return " ".join(re.findall(r"\w+", (text or "").lower()))
 
 
+def _h1(tree: lxml_html.HtmlElement) -> list[str]:
+    first = tree.find(".//h1")
+    return [" ".join(first.text_content().split())] if first is not None else []
+
+
 def _headlines(tree: lxml_html.HtmlElement) -> list[str]:
     """Every form of the headline the page shows: its h1s, og:title, <title> and its first part."""
-    found = [element.text_content() for element in tree.xpath("//h1")[:3]]
+    # Only the first h1: later ones are often section headings within the story.
+    found = [element.text_content() for element in tree.xpath("//h1")[:1]]
     found += tree.xpath('//meta[@property="og:title"]/@content')[:1]
     title = tree.findtext(".//title") or ""
     found += [title, *re.split(r"\s+[|–—-]\s+", title)[:1]]
@@ -257,6 +274,7 @@ def _from_json_ld(tree: lxml_html.HtmlElement, found: _Found) -> None:
     found.title = _text(article.get("headline")) or _text(article.get("name"))
     found.description = _text(article.get("description"))
     found.authors = _person_names(article.get("author"))
+    found.structured_authors = any(isinstance(a, dict) for a in _as_list(article.get("author")))
     found.published = _text(article.get("datePublished")) or _text(article.get("dateCreated"))
     found.modified = _text(article.get("dateModified"))
     found.section = _text(_first(article.get("articleSection")))
@@ -317,8 +335,11 @@ def _person_names(value: Any) -> list[str]:
         if isinstance(person, dict):
             if "organization" in _types(person):
                 continue
-            person = person.get("name")
-        if isinstance(person, str) and person.strip() and not person.startswith("http"):
+            # A Person's name is structured data: taken as written, not parsed as a byline.
+            name = _text(person.get("name"))
+            if name and not name.startswith("http"):
+                names.append(name)
+        elif isinstance(person, str) and person.strip() and not person.startswith("http"):
             names.extend(names_from_byline(person))
     return list(dict.fromkeys(names))
 

@@ -119,20 +119,22 @@ _RELATED_LABEL = re.compile(
     r"recommended|you\s+may\s+also\s+like|more\s+stories)\s*[:\-–—]?\s*(?P<rest>.*)$",
     re.I,
 )
+# "Published 13 January 2020", "Updated: 14:05": the label, then straight away the date.
 _DATE_LINE = re.compile(
     r"^\s*(?P<label>published|posted|updated|last\s+updated|modified|first\s+published|date)"
-    r"(?:\s+on)?\s*:?\s*(?P<date>.{4,60})$",
+    r"(?:\s+on)?\s*:?\s*(?P<date>(?:\d|(?:mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|"
+    r"jun|jul|aug|sep|oct|nov|dec)[a-z]*\b).{2,58})$",
     re.I,
 )
+# "... | Photo: Reuters", "(Photo: Jane Roe)": a credit label after a separator (or opening the
+# line), so that "an epic by Tolstoy" or "one source: an official" are not credits.
 _CREDIT = re.compile(
-    r"^(?P<caption>.*?)\s*(?:[|/–—-]\s*|\(\s*)?"
-    r"(?P<label>photo|photograph|image|picture|pic|credit|foto|source|illustration)s?"
+    r"^(?P<caption>.*?)(?:\s*[|/–—-]\s*|\s*\(\s*|^)"
+    r"(?P<label>\b(?:photo|photograph|image|picture|pic|credit|foto|source|illustration))s?"
     r"(?:\s+credit)?\s*(?::|by)\s*(?P<credit>[^|()]{2,80}?)\s*\)?\s*$",
     re.I,
 )
-_BYLINE = re.compile(
-    r"^\s*(?:by|von|par|por|di|door|av|af)\s+(?P<names>[^\W\d_][^.!?]{1,80})$", re.I
-)
+_BYLINE = re.compile(r"^\s*(?i:by|von|par|por|di|door|av|af)\s+(?P<names>[^\W\d_a-z][^.!?]{1,80})$")
 _COUNT_ONLY = re.compile(r"^\s*[\d.,]+\s*[kKmM]?\s*$")
 _SENTENCE_END = re.compile(r"[.!?…:;]['\"”’»)]*\s*$")
 
@@ -141,6 +143,7 @@ _SENTENCE_END = re.compile(r"[.!?…:;]['\"”’»)]*\s*$")
 class _Line:
     text: str
     bullet: bool
+    numbered: bool = False
     kind: str = "unknown"  # body, title, furniture, breadcrumb, caption, related, date, label
     meta: dict[str, str] = field(default_factory=dict)
 
@@ -212,7 +215,10 @@ def _read_lines(text: str) -> list[_Line]:
         match = _BULLET.match(stripped)
         content = stripped[match.end() :].strip() if match else stripped
         if content:
-            lines.append(_Line(text=re.sub(r"\s+", " ", content), bullet=bool(match)))
+            numbered = bool(match and match.group().strip()[:1].isdigit())
+            lines.append(
+                _Line(text=re.sub(r"\s+", " ", content), bullet=bool(match), numbered=numbered)
+            )
     return lines
 
 
@@ -245,7 +251,8 @@ def _classify(line: _Line) -> None:
         line.kind = "date"
         line.meta["date"] = date.group("date").strip()
         return
-    if line.bullet and len(words) <= 8 and not _SENTENCE_END.search(text):
+    # Menus and share bars are bulleted and very short; a numbered recipe step is not a menu.
+    if line.bullet and not line.numbered and len(words) <= 4 and not _SENTENCE_END.search(text):
         line.kind = "furniture"
         return
     if _is_prose(text) and not line.bullet:
@@ -256,7 +263,12 @@ def _is_breadcrumb(text: str) -> bool:
     parts = _BREADCRUMB_SEPARATOR.split(text)
     if len(parts) < 2 or len(parts) > 8:
         return False
-    return all(0 < len(_words(part)) <= 4 and not _SENTENCE_END.search(part) for part in parts)
+    return all(
+        0 < len(_words(part)) <= 4
+        and not _SENTENCE_END.search(part)
+        and any(char.isalpha() for char in part)  # "Verdict: 4 / 5" is a score
+        for part in parts
+    )
 
 
 def _is_menu(text: str) -> bool:
@@ -337,13 +349,18 @@ def _drop_repeats(paragraphs: list[str]) -> tuple[list[str], str | None]:
         later = token_sets[index + 1 :]
         # A lead that a longer paragraph below repeats and extends is the standfirst, not body;
         # an exact repeat is caught above, keeping its first place.
-        if len(tokens) >= 8 and any(
-            other != tokens
-            and len(other) > len(tokens)
-            and len(tokens & other) >= 0.8 * len(tokens)
-            for other in later
+        # Only the first paragraph can be a standfirst; later near-repeats are the story's own.
+        if (
+            not kept
+            and len(tokens) >= 12
+            and any(
+                other != tokens
+                and len(other) > len(tokens)
+                and len(tokens & other) >= 0.9 * len(tokens)
+                for other in later
+            )
         ):
-            if description is None and not kept:
+            if description is None:
                 description = paragraph
             continue
         kept.append(paragraph)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 _TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "at_", "_hs")
@@ -78,7 +79,15 @@ _SECOND_LEVEL = {"co", "com", "org", "net", "ac", "gov", "edu", "ne", "or", "go"
 
 def site_of(url: str) -> str:
     """The registered domain of ``url``: news.example.co.uk -> example.co.uk."""
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    try:
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return ""
+    return _registered(host)
+
+
+@lru_cache(maxsize=4096)
+def _registered(host: str) -> str:
     labels = host.split(".")
     keep = 3 if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2 else 2
     return ".".join(labels[-keep:])

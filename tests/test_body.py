@@ -40,14 +40,14 @@ def test_furniture_runs_at_the_ends_go_but_sentences_using_the_same_words_stay()
     assert refine(lines) == STORY  # "request for comment" is a sentence, not a widget
 
 
-def test_headline_captions_urls_timestamps_and_shortcodes_go() -> None:
+def test_headline_captions_urls_and_timestamps_go_and_shortcodes_are_stripped() -> None:
     lines = [
         "Budget approved after long debate",
         STORY[0],
         "The mayor speaks to reporters.",
         "https://daily.example/img/mayor.jpg",
         "2021-03-02T09:30:00+01:00",
-        '[button link="https://daily.example/subscribe"]Subscribe[/button]',
+        '[caption id="x"]The vote was close, with the last ballot counted after midnight.[/caption]',
         STORY[1],
     ]
     kept = refine(
@@ -55,7 +55,52 @@ def test_headline_captions_urls_timestamps_and_shortcodes_go() -> None:
         headlines=["Budget approved after long debate"],
         captions=["The mayor speaks to reporters."],
     )
-    assert kept == [STORY[0], STORY[1]]
+    assert kept == [
+        STORY[0],
+        "The vote was close, with the last ballot counted after midnight.",
+        STORY[1],
+    ]
+
+
+def test_sentences_with_furniture_words_stay_at_either_end() -> None:
+    lines = [
+        "The Supreme Court ruled on Monday in a major copyright case brought by photographers.",
+        STORY[0],
+        "Kremlin declined to comment.",
+        "The app is available to download from Tuesday in Europe and the United States.",
+    ]
+    assert refine(lines) == lines
+
+
+def test_chinese_and_japanese_paragraphs_are_not_taken_for_furniture() -> None:
+    chinese = [
+        "市议会周二批准了新的预算。",
+        "反对派议员说，这项计划对租金上涨的家庭帮助太少。",
+        "市长表示，新公交线路的资金将于明年春天到位。",
+    ]
+    japanese = [
+        "市議会は火曜日、新しい予算を承認した。",
+        "野党は家賃の上昇に苦しむ家庭への支援が少なすぎると述べた。",
+    ]
+    assert refine(chinese) == chinese
+    assert refine(japanese) == japanese
+
+
+def test_links_within_the_page_or_to_other_sites_are_not_teasers() -> None:
+    page = html.fromstring(
+        "<html><body><a href='#budget'>Why the budget matters to renters</a>"
+        "<a href='https://shop.example/skillet'>Lodge Cast Iron Skillet 10.25 Inch</a>"
+        "<a href='/more'>More news from the city council today</a></body></html>"
+    )
+    links = link_texts(page, "https://daily.example/story")
+    lines = [
+        STORY[0],
+        "Why the budget matters to renters",
+        "Lodge Cast Iron Skillet 10.25 Inch",
+        "More news from the city council today",
+        STORY[1],
+    ]
+    assert refine(lines, links=links) == [STORY[0], lines[1], lines[2], STORY[1]]
 
 
 def test_a_second_copy_of_the_article_goes_but_single_repeats_stay() -> None:
