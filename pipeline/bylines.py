@@ -167,7 +167,15 @@ def clean_name(text: str, *, outlets: tuple[str, ...] = ()) -> str | None:
     return name
 
 
+# RSS writes "desk@example.org (Jane Roe)"; the name is in the brackets.
+_EMAIL_NAME = re.compile(r"^\S+@\S+\s*\((?P<name>[^)]+)\)\s*$")
+_EMAIL = re.compile(r"\S+@\S+\.\w+")
+
+
 def _strip_by(text: str) -> str:
+    text = text.strip()
+    named = _EMAIL_NAME.match(text)
+    text = named.group("name") if named else _EMAIL.sub("", text)
     return _FOREIGN_BY.sub("", _BY.sub("", text.strip()))
 
 

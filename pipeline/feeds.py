@@ -399,6 +399,9 @@ def _parse_syndication(content: bytes, *, url: str, content_type: str | None) ->
                 summary=_cap(_detail_text(raw, "summary")),
             )
         )
+    if not entries and problem is not None:
+        # Broken XML that yielded nothing usable: say so, rather than "no news today".
+        raise MalformedFeed(f"{url}: not a readable feed ({problem})")
     return ParsedFeed(
         kind=_kind(version),
         title=_detail_text(result.get("feed") or {}, "title"),

@@ -6,6 +6,7 @@ import contextlib
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -16,6 +17,9 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (bounded: tests keep it small)
+
+
+Responder = Callable[[dict[str, str]], Reply]
 
 
 @dataclass
@@ -29,7 +33,7 @@ class LocalServer:
     """Serve scripted replies; each path answers its replies in turn, repeating the last one."""
 
     def __init__(self) -> None:
-        self.routes: dict[str, list[Reply]] = {}
+        self.routes: dict[str, list[Reply | Responder]] = {}
         self.hits: list[Hit] = []
         self._served: dict[str, int] = defaultdict(int)
         self._lock = threading.Lock()
@@ -45,11 +49,13 @@ class LocalServer:
                     replies = server.routes.get(path)
                     index = server._served[path]
                     server._served[path] += 1
-                reply = (
+                scripted = (
                     Reply(404, b"not found")
                     if not replies
                     else replies[min(index, len(replies) - 1)]
                 )
+                # A callable reply answers from the request's headers (conditional GETs).
+                reply = scripted(dict(self.headers.items())) if callable(scripted) else scripted
                 if reply.delay:
                     time.sleep(reply.delay)
                 self.send_response(reply.status)
@@ -75,7 +81,7 @@ class LocalServer:
     def url(self, path: str) -> str:
         return self.base_url + path
 
-    def route(self, path: str, *replies: Reply) -> str:
+    def route(self, path: str, *replies: Reply | Responder) -> str:
         """Script the replies for ``path``; returns its full URL."""
         with self._lock:
             self.routes[path] = list(replies)

@@ -38,3 +38,12 @@ def test_backoff_grows_exponentially_within_bounds_and_jitters() -> None:
         waits = {backoff(retries, settings) for _ in range(20)}
         assert all(ceiling / 2 <= wait <= ceiling for wait in waits)
         assert len(waits) > 1
+
+
+def test_beat_dispatches_due_sources_every_minute_and_stale_dispatches_expire() -> None:
+    schedule = celery_config(Settings())["beat_schedule"]
+    entry = schedule["dispatch-due-sources"]
+    assert entry["task"] == task_name("dispatch")
+    assert entry["options"]["expires"] < entry["schedule"] == 60.0
+    routes = celery_config(Settings())["task_routes"]
+    assert routes[task_name("poll")]["queue"] == routes[task_name("dispatch")]["queue"] == "fetch"

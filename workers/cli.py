@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import socket
 import sys
 import time
@@ -35,6 +36,10 @@ db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 bench_app = typer.Typer(help="Measure newsflow against references.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+sources_app = typer.Typer(
+    help="Feeds, sitemaps and sites polled on a schedule.", no_args_is_help=True
+)
+app.add_typer(sources_app, name="sources")
 console = Console()
 errors = Console(stderr=True)
 
@@ -421,6 +426,202 @@ def _is_loopback(address: str) -> bool:
     except OSError:
         return False
     return all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
+
+
+def parse_interval(text: str) -> int:
+    """Seconds from "90", "90s", "10m", "2h" or "1d"."""
+    match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", text.lower())
+    if not match:
+        raise typer.BadParameter(f"{text!r} is not an interval like 90s, 10m, 2h or 1d")
+    return int(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+
+
+@sources_app.command("add")
+def sources_add(
+    url: Annotated[str, typer.Argument(help="A feed, a sitemap, or a site's home page.")],
+    interval: Annotated[str, typer.Option(help="How often to poll: 90s, 10m, 2h, 1d.")] = "10m",
+    name: Annotated[str | None, typer.Option(help="A name to show.")] = None,
+    rate: Annotated[
+        float | None, typer.Option(help="Requests per second to this source's host.")
+    ] = None,
+) -> None:
+    """Add a source. A home page adds the feeds and sitemaps it leads to."""
+    from pipeline.fetch import make_client
+    from pipeline.sources import add_sources
+
+    settings = get_settings()
+    _ready(settings)
+    seconds = parse_interval(interval)
+    try:
+        with make_client(settings) as client:
+            added = add_sources(url, settings, client, interval=seconds, name=name, rate=rate)
+    except NewsflowError as error:
+        raise _fail(f"{error.reason}: {error}") from error
+    for source_id, source_url, created in added:
+        console.print(f"{'added' if created else 'already there'}: #{source_id} {source_url}")
+
+
+@sources_app.command("import")
+def sources_import(
+    file: Annotated[Path, typer.Argument(help="An OPML file, or a list of URLs, one a line.")],
+    interval: Annotated[str, typer.Option(help="How often to poll each.")] = "10m",
+) -> None:
+    """Add every feed of an OPML file or a URL list, as they are (no discovery)."""
+    settings = get_settings()
+    _ready(settings)
+    text = file.read_text(encoding="utf-8", errors="replace")
+    urls = (
+        opml_urls(text)
+        if "<opml" in text[:2000].lower()
+        else [
+            line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+        ]
+    )
+    seconds = parse_interval(interval)
+    created_count = 0
+    with session_scope(settings) as session:
+        for url in urls:
+            _, created = repository.add_source(
+                session, url=url, name=None, interval=seconds, rate=None
+            )
+            created_count += created
+    console.print(f"{created_count} added, {len(urls) - created_count} already there")
+
+
+def opml_urls(text: str) -> list[str]:
+    """The feed URLs (``xmlUrl``) of an OPML outline, nested groups included."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True)
+    root = etree.fromstring(text.encode("utf-8"), parser)
+    if root is None:
+        raise _fail("the file is not readable OPML")
+    urls = [str(node.get("xmlUrl")).strip() for node in root.iter("outline") if node.get("xmlUrl")]
+    return list(dict.fromkeys(url for url in urls if url.startswith(("http://", "https://"))))
+
+
+@sources_app.command("list")
+def sources_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """The sources, with their last poll, status, new items, errors and next poll."""
+    settings = get_settings()
+    _ready(settings)
+    with session_scope(settings) as session:
+        rows = [source.model_dump(mode="json") for source in repository.list_sources(session)]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"sources ({len(rows)})")
+    for column in ("id", "url", "kind", "status", "new", "errors", "last poll", "next poll"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        status = "paused" if row["paused"] else (row["last_status"] or "never polled")
+        table.add_row(
+            str(row["id"]),
+            row["url"],
+            row["kind"] or "",
+            status,
+            str(row["new_items"]),
+            str(row["errors_in_row"]),
+            (row["last_polled_at"] or "")[:19],
+            (row["next_poll_at"] or "")[:19],
+        )
+    console.print(table)
+
+
+def _set_paused(source_ids: list[int], paused: bool) -> None:
+    settings = get_settings()
+    _ready(settings)
+    with session_scope(settings) as session:
+        for source_id in source_ids:
+            try:
+                repository.get_source(session, source_id=source_id).paused = paused
+            except NewsflowError as error:
+                raise _fail(str(error)) from error
+
+
+@sources_app.command("pause")
+def sources_pause(source_ids: Annotated[list[int], typer.Argument(metavar="ID...")]) -> None:
+    """Stop polling sources (their state is kept)."""
+    _set_paused(source_ids, True)
+
+
+@sources_app.command("resume")
+def sources_resume(source_ids: Annotated[list[int], typer.Argument(metavar="ID...")]) -> None:
+    """Poll paused sources again."""
+    _set_paused(source_ids, False)
+
+
+@sources_app.command("remove")
+def sources_remove(source_ids: Annotated[list[int], typer.Argument(metavar="ID...")]) -> None:
+    """Forget sources; the item URLs they brought stay seen."""
+    settings = get_settings()
+    _ready(settings)
+    with session_scope(settings) as session:
+        for source_id in source_ids:
+            try:
+                repository.remove_source(session, source_id=source_id)
+            except NewsflowError as error:
+                raise _fail(str(error)) from error
+
+
+@sources_app.command("poll")
+def sources_poll(
+    source_ids: Annotated[list[int] | None, typer.Argument(metavar="[ID...]")] = None,
+    all_sources: Annotated[bool, typer.Option("--all", help="Poll every source.")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Return once the articles found are stored or failed.")
+    ] = False,
+    timeout: Annotated[
+        float | None, typer.Option(help="With --wait: stop waiting after this.")
+    ] = None,
+) -> None:
+    """Poll sources now, through the workers."""
+    from celery.result import AsyncResult
+
+    from workers.app import app as celery_app
+    from workers.tasks import poll
+
+    settings = get_settings()
+    _ready(settings)
+    with session_scope(settings) as session:
+        known = [source.id for source in repository.list_sources(session) if source.id]
+    chosen = known if all_sources else list(source_ids or [])
+    if not chosen:
+        raise _fail("name source ids, or use --all")
+    unknown = sorted(set(chosen) - set(known))
+    if unknown:
+        raise _fail(f"no such source: {', '.join(map(str, unknown))}")
+    polls = [poll.apply_async((source_id,)) for source_id in chosen]
+    if not wait:
+        console.print(f"polling {len(polls)} source(s)")
+        return
+    deadline = None if timeout is None else time.monotonic() + timeout
+    articles: list[AsyncResult] = []
+    for result in polls:
+        remaining = None if deadline is None else max(0.1, deadline - time.monotonic())
+        found = result.get(timeout=remaining, propagate=False)
+        if isinstance(found, dict):
+            articles += [AsyncResult(task_id, app=celery_app) for task_id in found["articles"]]
+    stored = failed = 0
+    with _progress() as progress:
+        bar = progress.add_task("articles", total=len(articles))
+        pending = list(articles)
+        while pending and (deadline is None or time.monotonic() < deadline):
+            for result in list(pending):
+                if result.ready():
+                    pending.remove(result)
+                    stored += result.successful()
+                    failed += not result.successful()
+                    progress.advance(bar)
+            time.sleep(0.2)
+    console.print(
+        f"{len(polls)} source(s) polled: {len(articles)} new item(s), "
+        f"{stored} stored, {failed} failed, {len(articles) - stored - failed} pending"
+    )
+    if failed or stored + failed < len(articles):
+        raise typer.Exit(1)
 
 
 @bench_app.command("extract")

@@ -1,0 +1,157 @@
+"""Polling rules and politeness, with a real Redis shared by two limiters."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+import redis as redis_client
+
+from pipeline.errors import Blocked, Throttled
+from pipeline.politeness import Politeness
+from pipeline.polling import LONGEST_INTERVAL, SHORTEST_INTERVAL, next_interval
+from workers.cli import opml_urls, parse_interval
+
+
+def test_the_interval_adapts_within_bounds() -> None:
+    assert next_interval(base=600, current=600, new_items=0, failed=False, errors_in_row=0) == 900
+    assert next_interval(base=600, current=5000, new_items=3, failed=False, errors_in_row=0) == 600
+    assert next_interval(base=600, current=600, new_items=0, failed=True, errors_in_row=3) == 4800
+    assert (
+        next_interval(base=600, current=600, new_items=0, failed=True, errors_in_row=30)
+        == LONGEST_INTERVAL
+    )
+    assert (
+        next_interval(base=10, current=10, new_items=1, failed=False, errors_in_row=0)
+        == SHORTEST_INTERVAL
+    )
+    assert (
+        next_interval(base=600, current=80_000, new_items=0, failed=False, errors_in_row=0)
+        == LONGEST_INTERVAL
+    )
+
+
+def _no_robots(_: str) -> str:
+    return ""
+
+
+def test_two_limiters_share_one_hosts_rate_through_redis(redis_url: str) -> None:
+    shared = redis_client.Redis.from_url(redis_url)
+    shared.delete("newsflow:host:http://rate.example", "newsflow:robots:http://rate.example")
+    first = Politeness(redis=shared, user_agent="newsflow-test", default_rate=2.0)
+    second = Politeness(
+        redis=redis_client.Redis.from_url(redis_url), user_agent="newsflow-test", default_rate=2.0
+    )
+    first.check("http://rate.example/a", rate=None, robots_text=_no_robots)
+    with pytest.raises(Throttled) as caught:
+        second.check("http://rate.example/b", rate=None, robots_text=_no_robots)
+    assert 0 < (caught.value.retry_after or 0) <= 0.5
+    first.check("http://other.example/a", rate=None, robots_text=_no_robots)  # another host: free
+    time.sleep(0.55)
+    second.check("http://rate.example/b", rate=None, robots_text=_no_robots)
+
+
+def test_robots_txt_disallow_and_crawl_delay_are_honoured_and_cached(redis_url: str) -> None:
+    shared = redis_client.Redis.from_url(redis_url)
+    shared.delete("newsflow:host:http://robots.example", "newsflow:robots:http://robots.example")
+    asked: list[str] = []
+
+    def robots(url: str) -> str:
+        asked.append(url)
+        return "User-agent: *\nDisallow: /private/\nCrawl-delay: 3\n"
+
+    polite = Politeness(redis=shared, user_agent="newsflow-test", default_rate=100.0)
+    with pytest.raises(Blocked, match=r"robots\.txt"):
+        polite.check("http://robots.example/private/page", rate=None, robots_text=robots)
+    polite.check("http://robots.example/public/page", rate=None, robots_text=robots)
+    with pytest.raises(Throttled) as caught:
+        polite.check("http://robots.example/public/other", rate=None, robots_text=robots)
+    assert (caught.value.retry_after or 0) > 2  # Crawl-delay: 3 outweighs 100 requests/s
+    assert asked == ["http://robots.example/robots.txt"]
+
+
+def test_intervals_and_opml() -> None:
+    assert [parse_interval(text) for text in ("90", "90s", "10m", "2h", "1d")] == [
+        90,
+        90,
+        600,
+        7200,
+        86400,
+    ]
+    opml = (
+        '<?xml version="1.0"?><opml version="2.0"><body><outline text="News">'
+        '<outline text="A" type="rss" xmlUrl="https://a.example/feed.xml"/>'
+        '<outline text="B" type="rss" xmlUrl="https://b.example/rss"/></outline>'
+        '<outline text="dup" xmlUrl="https://a.example/feed.xml"/><outline text="bad" xmlUrl="ftp://x/y"/>'
+        "</body></opml>"
+    )
+    assert opml_urls(opml) == ["https://a.example/feed.xml", "https://b.example/rss"]
+
+
+def test_a_home_page_leads_to_its_feeds_and_sitemaps(http_server: Any, settings: Any) -> None:
+    from pipeline.fetch import make_client
+    from pipeline.polling import discover
+    from tests.httpserver import Reply
+
+    home = http_server.route(
+        "/",
+        Reply(
+            200,
+            (
+                b'<html><head><link rel="alternate" type="application/rss+xml" href="/rss.xml">'
+                b'<link rel="Alternate" type="application/atom+xml" href="https://elsewhere.example/atom">'
+                b"</head><body><p>Welcome</p></body></html>"
+            ),
+            {"Content-Type": "text/html"},
+        ),
+    )
+    http_server.route(
+        "/robots.txt",
+        Reply(200, b"User-agent: *\nSitemap: /sitemaps/news.xml\n", {"Content-Type": "text/plain"}),
+    )
+    with make_client(settings) as client:
+        found = discover(home, settings, client)
+    assert found == [
+        http_server.url("/rss.xml"),
+        "https://elsewhere.example/atom",
+        http_server.url("/sitemaps/news.xml"),
+    ]
+
+
+def test_a_sitemap_index_is_followed_to_its_sitemaps(http_server: Any, settings: Any) -> None:
+    import gzip
+
+    from pipeline.fetch import make_client
+    from pipeline.polling import poll
+    from tests.httpserver import Reply
+
+    def urlset(*paths: str) -> bytes:
+        locs = "".join(f"<url><loc>{http_server.url(path)}</loc></url>" for path in paths)
+        return (
+            f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</urlset>'.encode()
+        )
+
+    http_server.route("/a.xml", Reply(200, urlset("/1", "/2"), {"Content-Type": "application/xml"}))
+    http_server.route(
+        "/b.xml.gz",
+        Reply(200, gzip.compress(urlset("/2", "/3")), {"Content-Type": "application/gzip"}),
+    )
+    index = http_server.route(
+        "/index.xml",
+        Reply(
+            200,
+            (
+                '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                f"<sitemap><loc>{http_server.url('/a.xml')}</loc></sitemap>"
+                f"<sitemap><loc>{http_server.url('/b.xml.gz')}</loc></sitemap></sitemapindex>"
+            ).encode(),
+            {"Content-Type": "application/xml"},
+        ),
+    )
+    with make_client(settings) as client:
+        outcome = poll(index, settings, client)
+    assert outcome.kind == "sitemap-index"
+    assert [entry.url for entry in outcome.entries] == [
+        http_server.url(p) for p in ("/1", "/2", "/3")
+    ]
