@@ -73,9 +73,13 @@ class DatabaseUnavailable(TransientError):
 
 
 class Throttled(TransientError):
-    """The host's rate limit says not yet: try again after ``retry_after`` seconds."""
+    """The host's rate limit says not yet: try again after ``retry_after`` seconds.
+
+    ``slot`` is the moment reserved for the retry (epoch seconds), if one was.
+    """
 
     reason = "throttled"
+    slot: float | None = None
 
 
 # --- permanent -------------------------------------------------------------------------------

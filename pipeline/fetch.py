@@ -33,6 +33,7 @@ from .errors import (
     UnsupportedContent,
 )
 from .netguard import check_url
+from .politeness import Politeness
 from .settings import Settings
 
 Kind = Literal["html", "text"]
@@ -80,16 +81,20 @@ def is_local(source: str) -> bool:
     return scheme == "file" or (scheme not in {"http", "https"} and "://" not in source)
 
 
-def make_client(settings: Settings) -> httpx.Client:
+def make_client(settings: Settings, politeness: Politeness | None = None) -> httpx.Client:
     """An HTTP client with newsflow's timeouts, redirect limit and User-Agent.
 
-    Every request it sends, each redirect included, first passes :func:`netguard.check_url`.
+    Every request it sends, each redirect included, first passes :func:`netguard.check_url`;
+    with ``politeness``, also the robots.txt of the host it goes to (a redirect to another
+    site must not land on a page that site disallows).
     """
 
     def guard(request: httpx.Request) -> None:
         check_url(str(request.url), settings)
+        if politeness is not None and not request.extensions.get(_ROBOTS_FETCH):
+            politeness.allowed(str(request.url), lambda url: fetch_robots(url, settings, client))
 
-    return httpx.Client(
+    client = httpx.Client(
         event_hooks={"request": [guard]},
         timeout=httpx.Timeout(
             connect=settings.connect_timeout,
@@ -104,6 +109,7 @@ def make_client(settings: Settings) -> httpx.Client:
             "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.5",
         },
     )
+    return client
 
 
 def fetch(source: str, settings: Settings, *, client: httpx.Client | None = None) -> FetchedPage:
@@ -132,18 +138,23 @@ class Download:
     content: bytes
 
 
+# Marks a robots.txt request, which the robots check itself must not be asked about.
+_ROBOTS_FETCH = "newsflow_robots"
+
+
 def download(
     url: str,
     settings: Settings,
     client: httpx.Client,
     *,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, object] | None = None,
 ) -> Download:
     """GET ``url`` within newsflow's limits; a 304 (to conditional ``headers``) is returned
     as such, every other status but 2xx raises the error that says whether to retry."""
     deadline = time.monotonic() + settings.total_timeout
     try:
-        with client.stream("GET", url, headers=headers) as response:
+        with client.stream("GET", url, headers=headers, extensions=extensions) as response:
             if response.status_code == 304 and headers:
                 return Download(str(response.url), 304, None, _kept(response), b"")
             _check_status(response, settings)
@@ -228,16 +239,17 @@ def fetch_robots(url: str, settings: Settings, client: httpx.Client) -> str:
 
     A 5xx or a network error is transient: the caller should not guess either way.
     """
+    # Within the same limits as any download, and smaller: no robots.txt needs half a megabyte.
+    capped = settings.model_copy(update={"max_bytes": min(settings.max_bytes, 500_000)})
     try:
-        response = client.get(url)
-    except httpx.TimeoutException as error:
-        raise FetchTimeout(f"timed out fetching {url}") from error
-    except httpx.TransportError as error:
-        raise ConnectionFailed(f"could not fetch {url}: {error}") from error
-    if 400 <= response.status_code < 500:
-        return ""
-    _check_status(response, settings)
-    return response.text[:500_000]
+        got = download(url, capped, client, extensions={_ROBOTS_FETCH: True})
+    except HTTPStatus as error:
+        if 400 <= error.status_code < 500:
+            return ""
+        raise
+    except TooLarge:
+        return ""  # Google reads only the first 500 KiB too; we read none rather than half
+    return got.content.decode("utf-8", errors="replace")
 
 
 def parse_retry_after(value: str | None) -> float | None:

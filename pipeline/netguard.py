@@ -54,7 +54,16 @@ def resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
 def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        # IPv6 forms that carry an IPv4 address reach that address: judge it instead.
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and (address in _NAT64 or address in _IPV4_COMPATIBLE):
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:
+            return is_public(embedded)
     return address.is_global and not address.is_multicast and address not in _METADATA

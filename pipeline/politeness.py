@@ -19,24 +19,39 @@ from .errors import Blocked, Throttled
 
 ROBOTS_TTL = 24 * 3600
 
-# Claims the host's next free moment if it has come; otherwise says how long until it does.
-# Atomic in Redis, so concurrent workers cannot both take the same slot.
-_ACQUIRE = """
+# Reserves the host's next free moment for the caller and moves the next one on by the
+# interval; returns the reserved moment (epoch ms). Atomic in Redis, so no two workers get
+# the same slot, and a task that must wait is told exactly when its own turn is: each
+# waiting task is rescheduled once, not woken again and again to race for the next slot.
+_RESERVE = """
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local free_at = tonumber(redis.call('GET', KEYS[1]) or '0')
-if free_at > now_ms then
-  return free_at - now_ms
-end
+local slot = math.max(free_at, now_ms)
 local interval = tonumber(ARGV[1])
-redis.call('SET', KEYS[1], now_ms + interval, 'PX', interval + 1000)
-return 0
+redis.call('SET', KEYS[1], slot + interval, 'PX', slot + interval - now_ms + 1000)
+return {slot, now_ms}
 """
+# However slow a site asks us to be, a fetch waits at most this long for its turn (the
+# broker redelivers messages held longer than its visibility timeout).
+LONGEST_INTERVAL = 300.0
 
 
 def host_of(url: str) -> str:
+    """The origin robots.txt speaks for: scheme, lower-case host, and a port if not default."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{(parts.netloc or '').lower()}"
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+def rate_key(url: str) -> str:
+    """One rate limit per machine name, whatever the scheme or the spelling of the URL."""
+    return f"newsflow:host:{(urlsplit(url).hostname or '').lower()}"
 
 
 class Politeness:
@@ -46,42 +61,62 @@ class Politeness:
         self.redis = redis
         self.user_agent = user_agent
         self.default_rate = default_rate
-        self._acquire = redis.register_script(_ACQUIRE) if redis is not None else None
+        self._reserve = redis.register_script(_RESERVE) if redis is not None else None
         self._local_free_at: dict[str, float] = {}
         self._local_robots: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()
 
-    def check(self, url: str, *, rate: float | None, robots_text: Callable[[str], str]) -> None:
-        """Raise Blocked if robots.txt disallows ``url``, Throttled if its host needs a rest.
+    def check(
+        self,
+        url: str,
+        *,
+        rate: float | None,
+        robots_text: Callable[[str], str],
+        reserved: float | None = None,
+    ) -> None:
+        """Raise Blocked if robots.txt disallows ``url``; Throttled if it is not its turn yet.
 
         ``robots_text`` fetches a robots.txt URL and returns its text ("" when there is none).
+        Throttled carries the slot reserved for this fetch (``slot``, epoch seconds): pass it
+        back as ``reserved`` when the fetch is tried again, and it goes without a new claim.
         """
+        rules = self.allowed(url, robots_text)
+        if reserved is not None and time.time() >= reserved - 0.05:
+            return
+        per_second = rate or self.default_rate
+        delay = float(rules.crawl_delay(self.user_agent) or 0)
+        interval = min(LONGEST_INTERVAL, max(1.0 / per_second if per_second > 0 else 0.0, delay))
+        slot = self._claim(rate_key(url), interval)
+        wait = slot - time.time()
+        if wait > 0.01:
+            throttled = Throttled(
+                f"{host_of(url)}: its turn comes in {wait:.2f}s", retry_after=wait
+            )
+            throttled.slot = slot
+            raise throttled
+
+    def allowed(
+        self, url: str, robots_text: Callable[[str], str]
+    ) -> urllib.robotparser.RobotFileParser:
+        """The host's robots.txt rules; raise Blocked if they disallow ``url``."""
         rules = self._rules(url, robots_text)
         if not rules.can_fetch(self.user_agent, url):
             raise Blocked(f"{url} is disallowed by {host_of(url)}/robots.txt")
-        per_second = rate or self.default_rate
-        delay = rules.crawl_delay(self.user_agent)
-        interval = max(1.0 / per_second if per_second > 0 else 0.0, float(delay or 0))
-        wait = self._claim(host_of(url), interval)
-        if wait > 0:
-            raise Throttled(f"{host_of(url)} needs {wait:.2f}s more rest", retry_after=wait)
+        return rules
 
-    def _claim(self, host: str, interval: float) -> float:
-        """Seconds to wait before ``host`` may be asked again; 0 means go now (slot taken)."""
+    def _claim(self, key: str, interval: float) -> float:
+        """Reserve the host's next slot; the moment it begins (epoch seconds)."""
         if interval <= 0:
-            return 0.0
-        if self._acquire is not None:
-            milliseconds = self._acquire(
-                keys=[f"newsflow:host:{host}"], args=[int(interval * 1000)]
-            )
-            return int(milliseconds) / 1000
+            return time.time()
+        if self._reserve is not None:
+            slot_ms, now_ms = self._reserve(keys=[key], args=[int(interval * 1000)])
+            # Redis's clock decides the order; this machine's clock decides the wait.
+            return time.time() + (int(slot_ms) - int(now_ms)) / 1000
         with self._lock:
-            now = time.monotonic()
-            free_at = self._local_free_at.get(host, 0.0)
-            if free_at > now:
-                return free_at - now
-            self._local_free_at[host] = now + interval
-            return 0.0
+            now = time.time()
+            slot = max(self._local_free_at.get(key, 0.0), now)
+            self._local_free_at[key] = slot + interval
+            return slot
 
     def _rules(
         self, url: str, robots_text: Callable[[str], str]

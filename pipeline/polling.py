@@ -8,16 +8,21 @@ exponentially longer after errors, within bounds.
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 
 import httpx
 
-from .errors import MalformedFeed, NewsflowError
+from .errors import MalformedFeed, NewsflowError, Throttled
 from .feeds import discover_feeds, parse_feed, sitemaps_from_robots
 from .fetch import download, fetch_robots, looks_like_html
 from .models import FeedEntry
+from .politeness import Politeness
 from .settings import Settings
 from .urls import absolute_url, canonicalize
+
+logger = logging.getLogger(__name__)
 
 MAX_SITEMAPS = 50
 MAX_DEPTH = 2
@@ -44,8 +49,12 @@ def poll(
     *,
     etag: str | None = None,
     last_modified: str | None = None,
+    politeness: Politeness | None = None,
 ) -> PollOutcome:
-    """Fetch and parse a feed or sitemap, conditionally; follow a sitemap index's children."""
+    """Fetch and parse a feed or sitemap, conditionally; follow a sitemap index's children.
+
+    With ``politeness`` the children keep to robots.txt and the host's rate too.
+    """
     headers = {}
     if etag:
         headers["If-None-Match"] = etag
@@ -56,7 +65,9 @@ def poll(
         return PollOutcome(True, None, (), etag, last_modified)
     parsed = parse_feed(got.content, url=got.url, content_type=got.content_type)
     entries = list(parsed.entries)
-    _follow(parsed.sitemaps, settings, client, entries, depth=1, budget=[MAX_SITEMAPS])
+    deadline = time.monotonic() + settings.task_soft_time_limit / 2
+    follow = _Follow(settings, client, politeness, deadline)
+    follow.sitemaps(parsed.sitemaps, entries, depth=1)
     return PollOutcome(
         not_modified=False,
         kind=parsed.kind,
@@ -66,23 +77,54 @@ def poll(
     )
 
 
-def _follow(
-    sitemaps: tuple[str, ...],
-    settings: Settings,
-    client: httpx.Client,
-    entries: list[FeedEntry],
-    *,
-    depth: int,
-    budget: list[int],
-) -> None:
-    for sitemap in sitemaps:
-        if depth > MAX_DEPTH or budget[0] <= 0:
+class _Follow:
+    """Walks a sitemap index: bounded in depth, count and time, polite, and tolerant of a
+    broken child (the others' items still count; the broken one is tried next poll)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: httpx.Client,
+        politeness: Politeness | None,
+        deadline: float,
+    ) -> None:
+        self.settings, self.client, self.politeness = settings, client, politeness
+        self.deadline, self.budget = deadline, MAX_SITEMAPS
+
+    def sitemaps(self, urls: tuple[str, ...], entries: list[FeedEntry], *, depth: int) -> None:
+        for url in urls:
+            if depth > MAX_DEPTH or self.budget <= 0 or time.monotonic() > self.deadline:
+                return
+            self.budget -= 1
+            try:
+                self._wait_turn(url)
+                child = download(url, self.settings, self.client)
+                parsed = parse_feed(child.content, url=child.url, content_type=child.content_type)
+            except NewsflowError as error:
+                logger.warning("sitemap %s skipped: %s", url, error)
+                continue
+            entries.extend(parsed.entries)
+            self.sitemaps(parsed.sitemaps, entries, depth=depth + 1)
+
+    def _robots(self, url: str) -> str:
+        return fetch_robots(url, self.settings, self.client)
+
+    def _wait_turn(self, url: str) -> None:
+        # Children come in one poll task: a short wait for the host's next slot is cheaper
+        # than rescheduling the whole walk; past the deadline the rest waits for next poll.
+        if self.politeness is None:
             return
-        budget[0] -= 1
-        child = download(sitemap, settings, client)
-        parsed = parse_feed(child.content, url=child.url, content_type=child.content_type)
-        entries.extend(parsed.entries)
-        _follow(parsed.sitemaps, settings, client, entries, depth=depth + 1, budget=budget)
+        reserved: float | None = None
+        while True:
+            try:
+                self.politeness.check(url, rate=None, robots_text=self._robots, reserved=reserved)
+                return
+            except Throttled as throttled:
+                pause = throttled.retry_after or 1.0
+                if time.monotonic() + pause > self.deadline:
+                    raise
+                time.sleep(pause)
+                reserved = throttled.slot
 
 
 def _unique(entries: list[FeedEntry]) -> list[FeedEntry]:

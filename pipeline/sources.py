@@ -7,13 +7,16 @@ and the poller moves on to the next one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from .errors import NewsflowError
+from .errors import NewsflowError, Throttled
+from .fetch import fetch_robots
 from .models import FeedEntry
+from .politeness import Politeness
 from .polling import discover, next_interval, poll
 from .settings import Settings
 from .store import repository
@@ -62,44 +65,50 @@ def add_sources(
     return added
 
 
-def poll_source(source_id: int, settings: Settings, client: httpx.Client) -> list[NewItem]:
-    """Poll one source now; record the outcome; return the items never seen before."""
+def poll_source(
+    source_id: int,
+    settings: Settings,
+    client: httpx.Client,
+    *,
+    enqueue: Callable[[list[NewItem]], None],
+    politeness: Politeness | None = None,
+) -> list[NewItem]:
+    """Poll one source now, hand its never-seen items to ``enqueue``, record the outcome.
+
+    The items are marked seen in the same transaction that ``enqueue`` runs in, so an item
+    is never marked seen without having been sent on: if sending fails, nothing is marked
+    and the next poll finds the items again (a rare double send is harmless: storing is an
+    upsert). A poll cut short by anything, a time limit included, is recorded on the source.
+    """
     with session_scope(settings) as session:
         source = repository.get_source(session, source_id=source_id)
-        url, etag, last_modified = source.url, source.etag, source.last_modified
-        base, current, errors, rate = (
-            source.base_interval,
-            source.interval,
-            source.errors_in_row,
-            source.rate_limit,
-        )
+        url, kind, rate = source.url, source.kind, source.rate_limit
+        # A sitemap index is read whole every time: a 304 for the index says nothing about
+        # the sitemaps it lists, which is where the new items are.
+        etag = None if kind == "sitemap-index" else source.etag
+        last_modified = None if kind == "sitemap-index" else source.last_modified
+        base, current, errors = source.base_interval, source.interval, source.errors_in_row
     now = datetime.now(UTC)
     try:
-        outcome = poll(url, settings, client, etag=etag, last_modified=last_modified)
-    except NewsflowError as error:
-        interval = next_interval(
-            base=base, current=current, new_items=0, failed=True, errors_in_row=errors + 1
+        if politeness is not None:
+            politeness.check(url, rate=rate, robots_text=robots_reader(settings, client))
+        outcome = poll(
+            url, settings, client, etag=etag, last_modified=last_modified, politeness=politeness
         )
-        with session_scope(settings) as session:
-            source = repository.get_source(session, source_id=source_id)
-            source.last_polled_at = now
-            source.errors_in_row += 1
-            source.last_status = "failing" if source.errors_in_row >= FAILING_AFTER else "error"
-            source.last_error = f"{error.reason}: {error}"
-            source.new_items = 0
-            source.interval = interval
-            source.next_poll_at = now + timedelta(seconds=interval)
-            repository.record_failure(
-                session, stage="poll", item=url, error=error, attempts=source.errors_in_row
-            )
-        return []
-    new: list[FeedEntry] = []
+    except Throttled:
+        raise  # not a failure: the caller polls again when the host is free
+    except BaseException as error:
+        _record_poll_failure(settings, source_id, url, error, now, base, current, errors)
+        raise
+    new: list[NewItem] = []
     with session_scope(settings) as session:
         if outcome.entries:
             by_url = {canonicalize(entry.url): entry for entry in outcome.entries}
             fresh = repository.unseen(session, urls=list(by_url))
             first = repository.mark_seen(session, urls=fresh, source_id=source_id)
-            new = [by_url[canonical] for canonical in first]
+            new = [NewItem(by_url[canonical], source_id, rate) for canonical in first]
+            if new:
+                enqueue(new)
         interval = next_interval(
             base=base, current=current, new_items=len(new), failed=False, errors_in_row=0
         )
@@ -115,7 +124,39 @@ def poll_source(source_id: int, settings: Settings, client: httpx.Client) -> lis
         source.interval = interval
         source.next_poll_at = now + timedelta(seconds=interval)
         repository.resolve_failures(session, stage="poll", item=url)
-    return [NewItem(entry, source_id, rate) for entry in new]
+    return new
+
+
+def _record_poll_failure(
+    settings: Settings,
+    source_id: int,
+    url: str,
+    error: BaseException,
+    now: datetime,
+    base: int,
+    current: int,
+    errors: int,
+) -> None:
+    interval = next_interval(
+        base=base, current=current, new_items=0, failed=True, errors_in_row=errors + 1
+    )
+    reason = error.reason if isinstance(error, NewsflowError) else type(error).__name__
+    with session_scope(settings) as session:
+        source = repository.get_source(session, source_id=source_id)
+        source.last_polled_at = now
+        source.errors_in_row += 1
+        source.last_status = "failing" if source.errors_in_row >= FAILING_AFTER else "error"
+        source.last_error = f"{reason}: {error}"
+        source.new_items = 0
+        source.interval = interval
+        source.next_poll_at = now + timedelta(seconds=interval)
+        repository.record_failure(
+            session, stage="poll", item=url, error=error, attempts=source.errors_in_row
+        )
+
+
+def robots_reader(settings: Settings, client: httpx.Client) -> Callable[[str], str]:
+    return lambda robots_url: fetch_robots(robots_url, settings, client)
 
 
 def due(settings: Settings) -> list[int]:
@@ -130,10 +171,17 @@ CLAIM_LEASE = timedelta(minutes=5)
 
 
 def claim_due(settings: Settings) -> list[int]:
-    """The sources due now, each claimed so that only one poll of it is dispatched."""
+    """The sources due now, each claimed so that only one poll of it is dispatched.
+
+    The claim is a conditional update: of two dispatchers looking at once, one wins each.
+    """
     now = datetime.now(UTC)
     with session_scope(settings) as session:
         due_ids = repository.due_sources(session, now=now)
-        for source_id in due_ids:
-            repository.get_source(session, source_id=source_id).next_poll_at = now + CLAIM_LEASE
-    return due_ids
+        return [
+            source_id
+            for source_id in due_ids
+            if repository.claim_source(
+                session, source_id=source_id, now=now, until=now + CLAIM_LEASE
+            )
+        ]

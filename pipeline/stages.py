@@ -34,6 +34,7 @@ def fetch_stage(
     politeness: Politeness | None = None,
     rate: float | None = None,
     entry: FeedEntry | None = None,
+    reserved: float | None = None,
 ) -> PageRef:
     """Download (or read) ``source`` and keep its bytes; hand on the page's id.
 
@@ -46,6 +47,7 @@ def fetch_stage(
                 source,
                 rate=rate,
                 robots_text=lambda url: fetch_module.fetch_robots(url, settings, http),
+                reserved=reserved,
             )
     page = fetch_module.fetch(source, settings, client=client)
     with session_scope(settings) as session:

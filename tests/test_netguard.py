@@ -67,3 +67,22 @@ def test_a_redirect_to_a_private_or_metadata_address_is_refused(
     with pytest.raises(Blocked, match=r"127\.0\.0\.1"):
         fetch(inward, own)
     assert http_server.count("/meta") == 1 and http_server.count("/inward") == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[64:ff9b::a9fe:a9fe]/",
+        "http://[2002:a9fe:a9fe::]/",
+        "http://[::127.0.0.1]/",
+        "http://[::ffff:10.0.0.1]/",
+        "http://2130706433/",
+        "http://0x7f.1/",
+        "http://127.1/",
+    ],
+)
+def test_ipv6_and_numeric_spellings_of_private_addresses_are_refused(
+    settings: Settings, url: str
+) -> None:
+    with pytest.raises(Blocked):
+        check_url(url, guarded(settings))

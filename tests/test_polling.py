@@ -48,8 +48,15 @@ def test_two_limiters_share_one_hosts_rate_through_redis(redis_url: str) -> None
         second.check("http://rate.example/b", rate=None, robots_text=_no_robots)
     assert 0 < (caught.value.retry_after or 0) <= 0.5
     first.check("http://other.example/a", rate=None, robots_text=_no_robots)  # another host: free
-    time.sleep(0.55)
-    second.check("http://rate.example/b", rate=None, robots_text=_no_robots)
+    # The wait reserved the next slot: a third fetch queues behind it, not beside it...
+    with pytest.raises(Throttled) as third:
+        first.check("https://RATE.example:443/c", rate=None, robots_text=_no_robots)
+    assert (third.value.retry_after or 0) > (caught.value.retry_after or 0) + 0.3
+    # ...and the waiting fetch goes at its turn on its reservation, without a new claim.
+    time.sleep(caught.value.retry_after or 0)
+    second.check(
+        "http://rate.example/b", rate=None, robots_text=_no_robots, reserved=caught.value.slot
+    )
 
 
 def test_robots_txt_disallow_and_crawl_delay_are_honoured_and_cached(redis_url: str) -> None:
@@ -155,3 +162,107 @@ def test_a_sitemap_index_is_followed_to_its_sitemaps(http_server: Any, settings:
     assert [entry.url for entry in outcome.entries] == [
         http_server.url(p) for p in ("/1", "/2", "/3")
     ]
+
+
+def test_a_redirect_to_a_page_robots_txt_disallows_is_refused(
+    http_server: Any, settings: Any
+) -> None:
+    from pipeline.fetch import fetch, make_client
+    from tests.httpserver import Reply
+
+    http_server.route(
+        "/robots.txt",
+        Reply(200, b"User-agent: *\nDisallow: /private/\n", {"Content-Type": "text/plain"}),
+    )
+    http_server.route("/private/page", Reply(200, b"<p>secret</p>", {"Content-Type": "text/html"}))
+    moved = http_server.route("/moved", Reply(302, b"", {"Location": "/private/page"}))
+    polite = Politeness(redis=None, user_agent="newsflow-test", default_rate=100.0)
+    with (
+        make_client(settings, politeness=polite) as client,
+        pytest.raises(Blocked, match=r"robots\.txt"),
+    ):
+        fetch(moved, settings, client=client)
+    assert http_server.count("/private/page") == 0
+
+
+def test_a_broken_sitemap_in_an_index_costs_only_its_own_items(
+    http_server: Any, settings: Any
+) -> None:
+    from pipeline.fetch import make_client
+    from pipeline.polling import poll
+    from tests.httpserver import Reply
+
+    good = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>{http_server.url("/1")}</loc></url></urlset>'
+    http_server.route("/good.xml", Reply(200, good.encode(), {"Content-Type": "application/xml"}))
+    index = http_server.route(
+        "/index.xml",
+        Reply(
+            200,
+            (
+                '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                f"<sitemap><loc>{http_server.url('/gone.xml')}</loc></sitemap>"
+                f"<sitemap><loc>{http_server.url('/good.xml')}</loc></sitemap></sitemapindex>"
+            ).encode(),
+            {"Content-Type": "application/xml"},
+        ),
+    )
+    with make_client(settings) as client:
+        outcome = poll(index, settings, client)
+    assert [entry.url for entry in outcome.entries] == [http_server.url("/1")]
+
+
+def test_items_are_marked_seen_only_when_they_were_sent_on(http_server: Any, settings: Any) -> None:
+    from pipeline.fetch import make_client
+    from pipeline.sources import poll_source
+    from pipeline.store import repository
+    from pipeline.store.db import session_scope
+    from tests.httpserver import Reply
+
+    items = "".join(f"<item><link>{http_server.url(f'/story/{n}')}</link></item>" for n in range(3))
+    feed = http_server.route(
+        "/feed.xml",
+        Reply(
+            200,
+            f'<rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode(),
+            {"Content-Type": "application/rss+xml"},
+        ),
+    )
+    with session_scope(settings) as session:
+        source, _ = repository.add_source(session, url=feed, name=None, interval=600, rate=None)
+        source_id = source.id
+    assert source_id is not None
+
+    def broker_away(_: object) -> None:
+        raise ConnectionError("the broker is away")
+
+    sent: list[str] = []
+    with make_client(settings) as client:
+        with pytest.raises(ConnectionError):
+            poll_source(source_id, settings, client, enqueue=broker_away)
+        found = poll_source(
+            source_id, settings, client, enqueue=lambda new: sent.extend(i.entry.url for i in new)
+        )
+    assert len(found) == 3 and sent == [http_server.url(f"/story/{n}") for n in range(3)]
+
+
+def test_only_one_of_two_dispatchers_claims_a_due_source(any_db_settings: Any) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipeline.sources import claim_due
+    from pipeline.store import repository
+    from pipeline.store.db import session_scope
+
+    with session_scope(any_db_settings) as session:
+        repository.add_source(
+            session, url="https://due.example/feed", name=None, interval=600, rate=None
+        )
+    barrier = threading.Barrier(2)
+
+    def claim(_: int) -> list[int]:
+        barrier.wait(timeout=10)
+        return claim_due(any_db_settings)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        claims = list(pool.map(claim, range(2)))
+    assert sorted(len(found) for found in claims) == [0, 1]

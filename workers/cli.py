@@ -578,6 +578,7 @@ def sources_poll(
     ] = None,
 ) -> None:
     """Poll sources now, through the workers."""
+    from celery import exceptions as celery_exceptions
     from celery.result import AsyncResult
 
     from workers.app import app as celery_app
@@ -586,8 +587,11 @@ def sources_poll(
     settings = get_settings()
     _ready(settings)
     with session_scope(settings) as session:
-        known = [source.id for source in repository.list_sources(session) if source.id]
-    chosen = known if all_sources else list(source_ids or [])
+        listed = repository.list_sources(session)
+        known = [source.id for source in listed if source.id]
+        active = [source.id for source in listed if source.id and not source.paused]
+    # --all leaves paused sources alone; naming one polls it anyway.
+    chosen = active if all_sources else list(source_ids or [])
     if not chosen:
         raise _fail("name source ids, or use --all")
     unknown = sorted(set(chosen) - set(known))
@@ -599,11 +603,17 @@ def sources_poll(
         return
     deadline = None if timeout is None else time.monotonic() + timeout
     articles: list[AsyncResult] = []
+    failed_polls = 0
     for result in polls:
         remaining = None if deadline is None else max(0.1, deadline - time.monotonic())
-        found = result.get(timeout=remaining, propagate=False)
+        try:
+            found = result.get(timeout=remaining, propagate=False)
+        except celery_exceptions.TimeoutError:
+            found = None
         if isinstance(found, dict):
             articles += [AsyncResult(task_id, app=celery_app) for task_id in found["articles"]]
+        else:
+            failed_polls += 1
     stored = failed = 0
     with _progress() as progress:
         bar = progress.add_task("articles", total=len(articles))
@@ -617,10 +627,12 @@ def sources_poll(
                     progress.advance(bar)
             time.sleep(0.2)
     console.print(
-        f"{len(polls)} source(s) polled: {len(articles)} new item(s), "
-        f"{stored} stored, {failed} failed, {len(articles) - stored - failed} pending"
+        f"{len(polls) - failed_polls} of {len(polls)} source(s) polled: {len(articles)} new "
+        f"item(s), {stored} stored, {failed} failed, {len(articles) - stored - failed} pending"
     )
-    if failed or stored + failed < len(articles):
+    if failed_polls:
+        errors.print("some polls failed or did not finish: see `newsflow sources list`")
+    if failed_polls or failed or stored + failed < len(articles):
         raise typer.Exit(1)
 
 

@@ -43,21 +43,25 @@ def http_client(settings: Settings) -> httpx.Client:
     global _client
     with _client_lock:
         if _client is None:
-            _client = make_client(settings)
+            _client = make_client(settings, politeness=_politeness_locked(settings))
         return _client
 
 
 def politeness(settings: Settings) -> Politeness:
     """The process's rate limits and robots.txt cache, shared with all workers via Redis."""
-    global _politeness
     with _client_lock:
-        if _politeness is None:
-            _politeness = Politeness(
-                redis=Redis.from_url(settings.broker_url),
-                user_agent=settings.user_agent,
-                default_rate=settings.host_rate,
-            )
-        return _politeness
+        return _politeness_locked(settings)
+
+
+def _politeness_locked(settings: Settings) -> Politeness:
+    global _politeness
+    if _politeness is None:
+        _politeness = Politeness(
+            redis=Redis.from_url(settings.broker_url),
+            user_agent=settings.user_agent,
+            default_rate=settings.host_rate,
+        )
+    return _politeness
 
 
 def backoff(retries: int, settings: Settings) -> float:
@@ -78,13 +82,15 @@ def run_stage(
     try:
         return call().model_dump(mode="json")
     except Throttled as error:
-        # Jitter, so that the tasks waiting for one host do not all come back at once.
-        countdown = (error.retry_after or 1.0) + random.uniform(0, 1.0)
+        # Back exactly when the reserved slot begins, holding the reservation.
+        kwargs = {**(task.request.kwargs or {}), "throttled": throttled + 1}
+        if error.slot is not None:
+            kwargs["reserved"] = error.slot
         # Celery counts every retry against max_retries; a wait always gets one more.
         raise task.retry(
-            countdown=countdown,
+            countdown=error.retry_after or 1.0,
             max_retries=task.request.retries + 1,
-            kwargs={**(task.request.kwargs or {}), "throttled": throttled + 1},
+            kwargs=kwargs,
         ) from error
     except TransientError as error:
         if retries < settings.max_retries:
@@ -158,6 +164,7 @@ def fetch(
     entry: dict[str, Any] | None = None,
     rate: float | None = None,
     throttled: int = 0,
+    reserved: float | None = None,
 ) -> dict[str, Any]:
     settings = get_settings()
     return run_stage(
@@ -172,6 +179,7 @@ def fetch(
             politeness=politeness(settings),
             rate=rate,
             entry=decode(FeedEntry, entry) if entry is not None else None,
+            reserved=reserved,
         ),
     )
 
@@ -180,16 +188,28 @@ def fetch(
 def poll(self: Task, source_id: int) -> dict[str, Any]:
     """Poll one source; send each item never seen before down the article chain."""
     settings = get_settings()
-    items = sources.poll_source(int(source_id), settings, http_client(settings))
-    results = [
-        article_chain(item.entry.url, entry=item.entry, rate=item.rate).apply_async()
-        for item in items
-    ]
-    return {
-        "source_id": source_id,
-        "new": [item.entry.url for item in items],
-        "articles": [result.id for result in results],
-    }
+    sent: list[str] = []
+
+    def enqueue(items: list[sources.NewItem]) -> None:
+        for item in items:
+            chain = article_chain(item.entry.url, entry=item.entry, rate=item.rate)
+            sent.append(chain.apply_async().id)
+
+    try:
+        items = sources.poll_source(
+            int(source_id),
+            settings,
+            http_client(settings),
+            enqueue=enqueue,
+            politeness=politeness(settings),
+        )
+    except Throttled as error:
+        # The feed's host needs a rest: poll again when it is free (not a failure).
+        raise self.retry(
+            countdown=(error.retry_after or 1.0) + random.uniform(0, 1.0),
+            max_retries=self.request.retries + 1,
+        ) from error
+    return {"source_id": source_id, "new": [item.entry.url for item in items], "articles": sent}
 
 
 @app.task(name=task_name("dispatch"), ignore_result=True)

@@ -262,6 +262,17 @@ def due_sources(session: Session, *, now: datetime) -> list[int]:
     return [source_id for source_id in session.exec(statement) if source_id is not None]
 
 
+def claim_source(session: Session, *, source_id: int, now: datetime, until: datetime) -> bool:
+    """Push a due source's next poll to ``until``; False when another claimed it first."""
+    result = session.execute(
+        update(Source)
+        .where(col(Source.id) == source_id)
+        .where((col(Source.next_poll_at).is_(None)) | (col(Source.next_poll_at) <= now))
+        .values(next_poll_at=until)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def unseen(session: Session, *, urls: list[str]) -> list[str]:
     """Those of ``urls`` never seen before, in order: an index lookup, in batches."""
     known: set[str] = set()
