@@ -81,8 +81,16 @@ class Politeness:
         back as ``reserved`` when the fetch is tried again, and it goes without a new claim.
         """
         rules = self.allowed(url, robots_text)
-        if reserved is not None and time.time() >= reserved - 0.05:
-            return
+        if reserved is not None:
+            early = reserved - time.time()
+            if early <= 0.05:
+                return
+            # Woken before its turn (waits are capped below the broker's redelivery time).
+            throttled = Throttled(
+                f"{host_of(url)}: its turn comes in {early:.2f}s", retry_after=early
+            )
+            throttled.slot = reserved
+            raise throttled
         per_second = rate or self.default_rate
         delay = float(rules.crawl_delay(self.user_agent) or 0)
         interval = min(LONGEST_INTERVAL, max(1.0 / per_second if per_second > 0 else 0.0, delay))

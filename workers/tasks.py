@@ -87,8 +87,10 @@ def run_stage(
         if error.slot is not None:
             kwargs["reserved"] = error.slot
         # Celery counts every retry against max_retries; a wait always gets one more.
+        # A long queue for one host can reserve a slot far ahead; the wait is capped below the
+        # broker's visibility timeout, and a task woken early waits again for its own slot.
         raise task.retry(
-            countdown=error.retry_after or 1.0,
+            countdown=min(error.retry_after or 1.0, settings.retry_after_max),
             max_retries=task.request.retries + 1,
             kwargs=kwargs,
         ) from error
