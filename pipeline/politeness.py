@@ -32,9 +32,17 @@ local interval = tonumber(ARGV[1])
 redis.call('SET', KEYS[1], slot + interval, 'PX', slot + interval - now_ms + 1000)
 return {slot, now_ms}
 """
+# A wait this short is slept through; rescheduling would cost more than it frees.
+SHORT_WAIT = 0.25
 # However slow a site asks us to be, a fetch waits at most this long for its turn (the
 # broker redelivers messages held longer than its visibility timeout).
 LONGEST_INTERVAL = 300.0
+
+
+def _sleep_until(moment: float) -> None:
+    remaining = moment - time.time()
+    if remaining > 0:
+        time.sleep(remaining)
 
 
 def host_of(url: str) -> str:
@@ -83,7 +91,8 @@ class Politeness:
         rules = self.allowed(url, robots_text)
         if reserved is not None:
             early = reserved - time.time()
-            if early <= 0.05:
+            if early <= SHORT_WAIT:
+                _sleep_until(reserved)
                 return
             # Woken before its turn (waits are capped below the broker's redelivery time).
             throttled = Throttled(
@@ -96,7 +105,10 @@ class Politeness:
         interval = min(LONGEST_INTERVAL, max(1.0 / per_second if per_second > 0 else 0.0, delay))
         slot = self._claim(rate_key(url), interval)
         wait = slot - time.time()
-        if wait > 0.01:
+        if wait <= SHORT_WAIT:
+            _sleep_until(slot)  # never before the slot, or the host sees two requests at once
+            return
+        if wait > 0:
             throttled = Throttled(
                 f"{host_of(url)}: its turn comes in {wait:.2f}s", retry_after=wait
             )
