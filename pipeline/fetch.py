@@ -32,7 +32,7 @@ from .errors import (
     Undecodable,
     UnsupportedContent,
 )
-from .netguard import check_url
+from .netguard import check_peer, check_url
 from .politeness import Politeness
 from .settings import Settings
 
@@ -94,8 +94,13 @@ def make_client(settings: Settings, politeness: Politeness | None = None) -> htt
         if politeness is not None and not request.extensions.get(_ROBOTS_FETCH):
             politeness.allowed(str(request.url), lambda url: fetch_robots(url, settings, client))
 
+    def peer_guard(response: httpx.Response) -> None:
+        stream = response.extensions.get("network_stream")
+        address = stream.get_extra_info("server_addr") if stream is not None else None
+        check_peer(str(response.request.url), address[0] if address else None, settings)
+
     client = httpx.Client(
-        event_hooks={"request": [guard]},
+        event_hooks={"request": [guard], "response": [peer_guard]},
         timeout=httpx.Timeout(
             connect=settings.connect_timeout,
             read=settings.read_timeout,

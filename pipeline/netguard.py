@@ -40,6 +40,24 @@ def check_url(url: str, settings: Settings) -> None:
             )
 
 
+def check_peer(url: str, peer: str | None, settings: Settings) -> None:
+    """Raise :class:`Blocked` if the address a request actually connected to is not public.
+
+    The name was vetted before the request, but the connection resolves it again; a name
+    whose answer changed in between (DNS rebinding) is caught here, before the body is read.
+    """
+    if peer is None or settings.allow_private_networks:
+        return
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if host in settings.allowed_host_set or f"{host}:{port}" in settings.allowed_host_set:
+        return
+    address = ipaddress.ip_address(peer.split("%")[0])
+    if not is_public(address):
+        raise Blocked(f"{url}: connected to {address}, a private address, though {host} was vetted")
+
+
 def resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     try:
         literal = ipaddress.ip_address(host.strip("[]"))

@@ -86,3 +86,21 @@ def test_ipv6_and_numeric_spellings_of_private_addresses_are_refused(
 ) -> None:
     with pytest.raises(Blocked):
         check_url(url, guarded(settings))
+
+
+def test_a_name_that_resolves_elsewhere_at_connect_time_is_caught(
+    http_server: LocalServer, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the vetting lookup says public, the connection lands on 127.0.0.1."""
+    import ipaddress
+
+    from pipeline import netguard
+
+    monkeypatch.setattr(
+        netguard, "resolve", lambda host, port: [ipaddress.ip_address("93.184.216.34")]
+    )
+    url = http_server.route(
+        "/admin", Reply(200, b"<p>the router's admin page</p>", {"Content-Type": "text/html"})
+    )
+    with pytest.raises(Blocked, match="connected to 127"):
+        fetch(url.replace("127.0.0.1", "localhost"), guarded(settings))
