@@ -72,6 +72,7 @@ def poll_source(
     *,
     enqueue: Callable[[list[NewItem]], None],
     politeness: Politeness | None = None,
+    reserved: float | None = None,
 ) -> list[NewItem]:
     """Poll one source now, hand its never-seen items to ``enqueue``, record the outcome.
 
@@ -91,7 +92,9 @@ def poll_source(
     now = datetime.now(UTC)
     try:
         if politeness is not None:
-            politeness.check(url, rate=rate, robots_text=robots_reader(settings, client))
+            politeness.check(
+                url, rate=rate, robots_text=robots_reader(settings, client), reserved=reserved
+            )
         outcome = poll(
             url, settings, client, etag=etag, last_modified=last_modified, politeness=politeness
         )

@@ -187,7 +187,7 @@ def fetch(
 
 
 @app.task(bind=True, name=task_name("poll"), throws=EXPECTED)
-def poll(self: Task, source_id: int) -> dict[str, Any]:
+def poll(self: Task, source_id: int, reserved: float | None = None) -> dict[str, Any]:
     """Poll one source; send each item never seen before down the article chain."""
     settings = get_settings()
     sent: list[str] = []
@@ -204,12 +204,14 @@ def poll(self: Task, source_id: int) -> dict[str, Any]:
             http_client(settings),
             enqueue=enqueue,
             politeness=politeness(settings),
+            reserved=reserved,
         )
     except Throttled as error:
-        # The feed's host needs a rest: poll again when it is free (not a failure).
+        # The feed's host needs a rest: poll again at the reserved slot (not a failure).
         raise self.retry(
-            countdown=(error.retry_after or 1.0) + random.uniform(0, 1.0),
+            countdown=min(error.retry_after or 1.0, settings.retry_after_max),
             max_retries=self.request.retries + 1,
+            kwargs={"reserved": error.slot},
         ) from error
     return {"source_id": source_id, "new": [item.entry.url for item in items], "articles": sent}
 

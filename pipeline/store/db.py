@@ -7,7 +7,9 @@ forked worker process builds its own). A lost or refused connection becomes
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,8 +62,11 @@ def _create_engine(database_url: str) -> Engine:
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     # WAL lets readers and one writer work at once: several worker processes share the file.
     cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Switching to WAL needs the file to itself and does not wait for it. The mode is kept in
+    # the file, so when this fails another connection is switching it already.
+    with contextlib.suppress(sqlite3.OperationalError):
+        cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -124,22 +129,20 @@ def prepare_database(settings: Settings) -> None:
     A database at a revision this code does not know was written by a newer newsflow; touching
     it could lose data, so that always refuses.
     """
-    current, head = schema_state(settings)
-    if current == head:
-        return
-    # Workers started together on a new database would all try to create it; one at a time,
-    # and each looks again once it holds the lock.
-    with _migration_lock(settings):
-        current, head = schema_state(settings)
-        if current == head:
-            return
-        _check_upgradable(settings, current, head)
-        try:
+    # Workers started together on a new database would all try to create it: one at a time,
+    # each looking at the schema only once it holds the lock (on SQLite, even a look can
+    # collide with a migration in progress).
+    try:
+        with _migration_lock(settings):
+            current, head = schema_state(settings)
+            if current == head:
+                return
+            _check_upgradable(settings, current, head)
             upgrade(settings)
-        except OperationalError as error:
-            raise DatabaseUnavailable(f"the database is unavailable: {error.orig}") from error
-        except SQLAlchemyError as error:
-            raise SchemaError(f"could not upgrade the database schema: {error}") from error
+    except OperationalError as error:
+        raise DatabaseUnavailable(f"the database is unavailable: {error.orig}") from error
+    except SQLAlchemyError as error:
+        raise SchemaError(f"could not upgrade the database schema: {error}") from error
 
 
 def _check_upgradable(settings: Settings, current: str | None, head: str) -> None:

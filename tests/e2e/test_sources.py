@@ -3,7 +3,6 @@ and the network guard, against a real local site."""
 
 from __future__ import annotations
 
-import itertools
 import os
 import subprocess
 import sys
@@ -183,8 +182,12 @@ def test_two_workers_keep_to_a_hosts_rate_and_to_its_robots_txt(
     assert "20 stored, 1 failed" in polled.stdout, polled.stdout + polled.stderr
     times = sorted(hit.at for hit in http_server.hits if hit.path.startswith("/story/"))
     assert len(times) == 20
-    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    assert min(gaps) >= 0.18, gaps  # 0.2 s, less a little for the server's own clock reading
+    # Five a second, by the server's clock: 20 requests span at least 19 intervals, and no
+    # 0.2 s window holds three (a single request may run late under load, so two
+    # neighbours can come closer than 0.2 s; a third never fits).
+    assert times[-1] - times[0] >= 19 * 0.2 * 0.95, times
+    triples = [later - earlier for earlier, later in zip(times, times[2:], strict=False)]
+    assert min(triples) >= 0.2, triples
     assert http_server.count("/private/secret") == 0
     with session_scope(settings) as session:
         failure = session.exec(select(Failure).where(Failure.item == private)).one()
