@@ -162,12 +162,6 @@ def robots_reader(settings: Settings, client: httpx.Client) -> Callable[[str], s
     return lambda robots_url: fetch_robots(robots_url, settings, client)
 
 
-def due(settings: Settings) -> list[int]:
-    """The ids of the sources to poll now."""
-    with session_scope(settings) as session:
-        return repository.due_sources(session, now=datetime.now(UTC))
-
-
 # A dispatched poll pushes its source's next poll this far out, so that the next dispatch
 # does not send it again while it waits in the queue; the poll itself sets the real time.
 CLAIM_LEASE = timedelta(minutes=5)
