@@ -68,8 +68,24 @@ class ServerError(TransientError):
         self.status_code = status_code
 
 
-class DatabaseUnavailable(TransientError):
+class Outage(TransientError):
+    """Our own infrastructure is away, not the item at fault: retried until it returns.
+
+    Retries for an outage are not counted against the item's ``max_retries``; they go on for
+    up to ``NEWSFLOW_OUTAGE_PATIENCE`` seconds.
+    """
+
+    reason = "outage"
+
+
+class DatabaseUnavailable(Outage):
     reason = "database_unavailable"
+
+
+class BrokerUnavailable(Outage):
+    """Redis (the broker, or the shared politeness state kept there) does not answer."""
+
+    reason = "broker_unavailable"
 
 
 class Throttled(TransientError):
@@ -141,6 +157,24 @@ class Blocked(PermanentError):
     reason = "blocked"
 
 
+class TooDeep(PermanentError):
+    """A document nested deeper than any real page, built to exhaust a parser."""
+
+    reason = "too_deep"
+
+
+class TimeLimit(PermanentError):
+    """A stage ran past its time limit on this item; it would again."""
+
+    reason = "time_limit"
+
+
+class WorkerLost(PermanentError):
+    """The process running the stage died (killed, out of memory) on every attempt."""
+
+    reason = "worker_lost"
+
+
 class MalformedFeed(PermanentError):
     """Bytes that should be a feed or a sitemap but cannot be read as one."""
 
@@ -155,6 +189,7 @@ class SchemaError(PermanentError):
 
 __all__ = [
     "Blocked",
+    "BrokerUnavailable",
     "ConnectionFailed",
     "DatabaseUnavailable",
     "EmptyDocument",
@@ -165,13 +200,17 @@ __all__ = [
     "MalformedFeed",
     "NewsflowError",
     "NotFound",
+    "Outage",
     "PermanentError",
     "SchemaError",
     "ServerError",
     "Throttled",
+    "TimeLimit",
+    "TooDeep",
     "TooLarge",
     "TooManyRedirects",
     "TransientError",
     "Undecodable",
     "UnsupportedContent",
+    "WorkerLost",
 ]

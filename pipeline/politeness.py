@@ -11,11 +11,15 @@ from __future__ import annotations
 import threading
 import time
 import urllib.robotparser
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import Blocked, Throttled
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeout
+
+from .errors import Blocked, BrokerUnavailable, Throttled
 
 ROBOTS_TTL = 24 * 3600
 
@@ -37,6 +41,15 @@ SHORT_WAIT = 0.25
 # However slow a site asks us to be, a fetch waits at most this long for its turn (the
 # broker redelivers messages held longer than its visibility timeout).
 LONGEST_INTERVAL = 300.0
+
+
+@contextmanager
+def _shared_state() -> Iterator[None]:
+    """Redis away (restarting, say) is an outage to wait out, not a fault of the page."""
+    try:
+        yield
+    except (RedisConnectionError, RedisTimeout) as error:
+        raise BrokerUnavailable(f"Redis does not answer: {error}") from error
 
 
 def _sleep_until(moment: float) -> None:
@@ -129,7 +142,8 @@ class Politeness:
         if interval <= 0:
             return time.time()
         if self._reserve is not None:
-            slot_ms, now_ms = self._reserve(keys=[key], args=[int(interval * 1000)])
+            with _shared_state():
+                slot_ms, now_ms = self._reserve(keys=[key], args=[int(interval * 1000)])
             # Redis's clock decides the order; this machine's clock decides the wait.
             return time.time() + (int(slot_ms) - int(now_ms)) / 1000
         with self._lock:
@@ -152,7 +166,8 @@ class Politeness:
 
     def _cached_robots(self, host: str) -> str | None:
         if self.redis is not None:
-            value = self.redis.get(f"newsflow:robots:{host}")
+            with _shared_state():
+                value = self.redis.get(f"newsflow:robots:{host}")
             return value.decode("utf-8", "replace") if value is not None else None
         with self._lock:
             cached = self._local_robots.get(host)
@@ -160,7 +175,8 @@ class Politeness:
 
     def _cache_robots(self, host: str, text: str) -> None:
         if self.redis is not None:
-            self.redis.set(f"newsflow:robots:{host}", text.encode("utf-8"), ex=ROBOTS_TTL)
+            with _shared_state():
+                self.redis.set(f"newsflow:robots:{host}", text.encode("utf-8"), ex=ROBOTS_TTL)
             return
         with self._lock:
             self._local_robots[host] = (time.monotonic() + ROBOTS_TTL, text)

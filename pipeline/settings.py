@@ -89,6 +89,21 @@ class Settings(BaseSettings):
         120, description="Seconds after which a task is asked to stop and its failure recorded."
     )
     task_time_limit: int = Field(150, description="Seconds after which a task is killed.")
+    parse_time_limit: int = Field(
+        60,
+        description="Seconds the clean or extract stage may spend on one page before it is "
+        "recorded as `time_limit` (killed 30 s later if it does not stop).",
+    )
+    outage_patience: float = Field(
+        3600.0,
+        description="Seconds a task keeps retrying while the database or Redis is away; these "
+        "retries do not count against NEWSFLOW_MAX_RETRIES.",
+    )
+    visibility_timeout: int | None = Field(
+        None,
+        description="Seconds before Redis redelivers a message whose worker died without "
+        "acknowledging it; default: longer than the longest task and retry wait.",
+    )
 
     flower_address: str = Field("127.0.0.1", description="Address Flower listens on.")
     flower_port: int = Field(5555, description="Port Flower listens on.")

@@ -8,6 +8,7 @@ kept and returns the small record the next stage receives. Workers call them one
 from __future__ import annotations
 
 from contextlib import nullcontext
+from typing import Any
 
 import httpx
 
@@ -99,17 +100,37 @@ def run_local(source: str, settings: Settings, *, client: httpx.Client | None = 
     There are no retries here: a transient failure is recorded as retryable and left at that.
     """
     stage, item, page_id = "fetch", source, None
+    payload = fetch_payload(source)
     try:
         ref = fetch_stage(source, settings, client=client)
         stage, item, page_id = "clean", page_item(ref.page_id), ref.page_id
+        payload = page_payload(ref)
         document = clean_stage(ref, settings)
         stage = "extract"
         article = extract_stage(document, settings)
         stage = "store"
         return store_stage(article, settings)
     except Exception as error:
-        record_failure(settings, stage=stage, item=item, error=error, page_id=page_id)
+        record_failure(
+            settings, stage=stage, item=item, error=error, page_id=page_id, payload=payload
+        )
         raise
+
+
+def fetch_payload(
+    source: str, entry: FeedEntry | None = None, rate: float | None = None
+) -> dict[str, Any]:
+    """What a replay of a failed fetch sends again: the source, and the feed's word on it."""
+    return {
+        "source": source,
+        "entry": entry.model_dump(mode="json") if entry is not None else None,
+        "rate": rate,
+    }
+
+
+def page_payload(ref: PageRef) -> dict[str, Any]:
+    """What a replay of a later stage starts from: the stored raw page (never refetched)."""
+    return ref.model_dump(mode="json")
 
 
 def record_failure(
@@ -121,6 +142,7 @@ def record_failure(
     attempts: int = 1,
     page_id: int | None = None,
     task_id: str | None = None,
+    payload: dict[str, Any] | None = None,
 ) -> None:
     """Write the failure record for ``stage`` on ``item`` (its reason, message and attempts)."""
     with session_scope(settings) as session:
@@ -132,4 +154,5 @@ def record_failure(
             attempts=attempts,
             raw_page_id=page_id,
             task_id=task_id,
+            payload=payload,
         )

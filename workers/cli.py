@@ -36,6 +36,11 @@ db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 bench_app = typer.Typer(help="Measure newsflow against references.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+failures_app = typer.Typer(
+    help="Items that failed for good: why, and sending them through again.",
+    no_args_is_help=True,
+)
+app.add_typer(failures_app, name="failures")
 sources_app = typer.Typer(
     help="Feeds, sitemaps and sites polled on a schedule.", no_args_is_help=True
 )
@@ -154,32 +159,48 @@ def _ingest_local(items: list[str]) -> list[Outcome]:
 
 
 def _ingest_queued(items: list[str], wait: bool, timeout: float | None) -> list[Outcome] | None:
-    from workers.app import app as celery_app
     from workers.tasks import article_chain
+
+    results = _send(
+        {source: (lambda source=source: article_chain(source).apply_async()) for source in items}
+    )
+    if not wait:
+        console.print(f"queued {len(items)} item(s); follow them in Flower or with --wait")
+        return None
+    return _await_chains(results, "ingest", timeout)
+
+
+def _send(chains: dict[str, Any]) -> dict[str, Any]:
+    """Send each item's chain (built by the callable); a clear exit if Redis is away."""
+    from workers.app import app as celery_app
 
     try:
         # Ask once, quickly: otherwise each send would retry on its own before failing.
         with celery_app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=1, timeout=5)
-        results = {source: article_chain(source).apply_async() for source in items}
+        return {item: send() for item, send in chains.items()}
+    except NewsflowError:
+        raise
     except Exception as error:  # kombu raises OperationalError and friends when Redis is away
         raise _fail(
             f"cannot reach the broker at {maybe_sanitize_url(get_settings().broker_url)} "
-            f"({error}); "
-            "start Redis, or use --local"
+            f"({error}); start Redis, or use --local"
         ) from error
-    if not wait:
-        console.print(f"queued {len(items)} item(s); follow them in Flower or with --wait")
-        return None
+
+
+def _await_chains(results: dict[str, Any], label: str, timeout: float | None) -> list[Outcome]:
+    """Follow each chain, with a progress bar, until it is stored or failed (or time is up)."""
+    from workers.app import app as celery_app
+
     if not celery_app.control.ping(timeout=1.0):
         errors.print(
             "[yellow]no worker answered:[/yellow] the items wait in the queues until one starts "
             "(`newsflow worker`)"
         )
-    outcomes = {source: Outcome(source, "pending") for source in items}
+    outcomes = {source: Outcome(source, "pending") for source in results}
     deadline = None if timeout is None else time.monotonic() + timeout
     with _progress() as progress:
-        task = progress.add_task("ingest", total=len(items))
+        task = progress.add_task(label, total=len(results))
         while any(outcome.status == "pending" for outcome in outcomes.values()):
             for source, result in results.items():
                 if outcomes[source].status == "pending":
@@ -434,6 +455,122 @@ def parse_interval(text: str) -> int:
     if not match:
         raise typer.BadParameter(f"{text!r} is not an interval like 90s, 10m, 2h or 1d")
     return int(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+
+
+# --- failures ----------------------------------------------------------------------------------
+
+StageOption = Annotated[
+    str | None, typer.Option("--stage", help="Only this stage: fetch, clean, extract or store.")
+]
+ReasonOption = Annotated[
+    str | None, typer.Option("--reason", help="Only this reason, e.g. http_500 or too_large.")
+]
+
+
+def _check_stage(stage: str | None) -> None:
+    if stage is not None and stage not in stages.STAGES:
+        raise _fail(f"unknown stage {stage!r}; choose from {', '.join(stages.STAGES)}")
+
+
+@failures_app.command("list")
+def failures_list(
+    stage: StageOption = None,
+    reason: ReasonOption = None,
+    include_resolved: Annotated[
+        bool, typer.Option("--all", help="Resolved (replayed or since stored) ones too.")
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, help="How many, most recent first.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """Failures recorded by the stages: what, why, how often, first and last seen."""
+    _check_stage(stage)
+    settings = get_settings()
+    _ready(settings)
+    with session_scope(settings) as session:
+        rows = [
+            failure.model_dump(mode="json")
+            for failure in repository.list_failures(
+                session,
+                stage=stage,
+                reason=reason,
+                include_resolved=include_resolved,
+                limit=limit,
+            )
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"failures ({len(rows)}{'' if include_resolved else ' open'})")
+    for column in ("id", "stage", "reason", "item", "tries", "first seen", "last seen", "message"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["stage"],
+            row["reason"] + (" (retryable)" if row["retryable"] else ""),
+            row["item"],
+            str(row["attempts"]),
+            row["first_seen"][:19],
+            row["last_seen"][:19],
+            row["message"][:200] + (" [green](resolved)" if row["resolved"] else ""),
+        )
+    console.print(table)
+    if not rows:
+        console.print("no failures" + ("" if include_resolved else " open"))
+
+
+@failures_app.command("retry")
+def failures_retry(
+    stage: StageOption = None,
+    reason: ReasonOption = None,
+    ids: Annotated[
+        list[int] | None, typer.Option("--id", help="Only this failure (repeatable).")
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Show progress until each is stored or fails again.")
+    ] = False,
+    timeout: Annotated[
+        float | None, typer.Option(help="With --wait: give up waiting after this many seconds.")
+    ] = None,
+) -> None:
+    """Send open failures through the queues again; each is marked resolved, and reopened if it
+    fails again. A failed fetch is fetched again; a later stage starts again from the stored
+    page, never refetching it."""
+    from workers.replay import replay
+
+    _check_stage(stage)
+    settings = get_settings()
+    _ready(settings)
+    with session_scope(settings) as session:
+        failures = repository.list_failures(session, stage=stage, reason=reason, ids=ids)
+    missing = sorted(set(ids or ()) - {failure.id for failure in failures})
+    if missing:
+        errors.print(f"[yellow]not open or not found:[/yellow] {', '.join(map(str, missing))}")
+    if not failures:
+        console.print("nothing to retry")
+        return
+    sent: dict[str, Any] = {}
+    skipped = 0
+    with _progress() as progress:
+        task = progress.add_task("replay", total=len(failures))
+        for failure in failures:
+            label = f"#{failure.id} {failure.stage} {failure.item}"
+            try:
+                sent.update(_send({label: lambda failure=failure: replay(failure, settings)}))
+            except NewsflowError as error:
+                skipped += 1
+                errors.print(f"[yellow]cannot replay[/yellow] {label}: {error}")
+            progress.advance(task)
+    console.print(
+        f"replayed {len(sent)} failure(s)" + (f", {skipped} could not be" if skipped else "")
+    )
+    if wait and sent:
+        outcomes = _await_chains(sent, "retry", timeout)
+        _print_outcomes(outcomes)
+        if any(outcome.status != "stored" for outcome in outcomes):
+            raise typer.Exit(1)
+    if skipped:
+        raise typer.Exit(1)
 
 
 @sources_app.command("add")

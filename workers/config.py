@@ -23,17 +23,66 @@ def task_name(stage: str) -> str:
     return f"newsflow.{stage}"
 
 
-def celery_config(settings: Settings) -> dict[str, Any]:
-    # A message not acknowledged within the visibility timeout is delivered again, so it must
-    # outlast the longest task plus the longest countdown a retry may ask for.
+def visibility_timeout(settings: Settings) -> int:
+    """Seconds before Redis hands an unacknowledged message to another worker.
+
+    A message not acknowledged in time is delivered again, so by default it outlasts the
+    longest task plus the longest countdown a retry may ask for.
+    """
+    if settings.visibility_timeout:
+        return settings.visibility_timeout
     longest_wait = max(settings.retry_after_max, settings.retry_backoff_max)
-    visibility_timeout = int(max(3600, longest_wait + settings.task_time_limit + 300))
+    return int(max(3600, longest_wait + settings.task_time_limit + 300))
+
+
+def longest_countdown(settings: Settings) -> float:
+    """The longest wait a retry may ask for: a waiting retry is held unacknowledged by a
+    worker, so a longer one would be handed out a second time when the visibility timeout ends.
+    """
+    timeout = visibility_timeout(settings)
+    return float(max(timeout / 2, timeout - settings.task_time_limit - 60))
+
+
+def stage_time_limits(settings: Settings) -> dict[str, tuple[float, float]]:
+    """(soft, hard) seconds per task. Parsing gets its own, shorter limit: a page that takes a
+    minute to parse is an attack or a bug, while a fetch may be slow for honest reasons."""
+    network = (settings.task_soft_time_limit, settings.task_time_limit)
+    parse = (settings.parse_time_limit, settings.parse_time_limit + 30)
+    return {"fetch": network, "poll": network, "clean": parse, "extract": parse, "store": network}
+
+
+# How long a producer (the CLI, a poll, a stage handing on to the next) keeps trying to send
+# while Redis is away, e.g. restarting: about two minutes, then the send fails loudly.
+PUBLISH_RETRY_POLICY = {
+    "max_retries": 60,
+    "interval_start": 0.5,
+    "interval_step": 0.5,
+    "interval_max": 2.0,
+}
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    timeout = visibility_timeout(settings)
     return {
         "broker_url": settings.broker_url,
         "result_backend": settings.results,
         "broker_connection_retry_on_startup": True,
-        "broker_transport_options": {"visibility_timeout": visibility_timeout},
-        "result_backend_transport_options": {"visibility_timeout": visibility_timeout},
+        # Workers reconnect after losing Redis, for as long as it takes (None: no limit).
+        "broker_connection_retry": True,
+        "broker_connection_max_retries": None,
+        "broker_transport_options": {
+            "visibility_timeout": timeout,
+            # Notice a dead connection (a restarted Redis) within seconds, not at TCP's pace.
+            "health_check_interval": 10,
+            "socket_keepalive": True,
+        },
+        "result_backend_transport_options": {"visibility_timeout": timeout},
+        "task_publish_retry": True,
+        "task_publish_retry_policy": PUBLISH_RETRY_POLICY,
+        # Storing a result or an error must not fail the task when Redis blinks.
+        "result_backend_always_retry": True,
+        "result_backend_max_retries": 60,
+        "redis_backend_health_check_interval": 10,
         "task_serializer": "json",
         "result_serializer": "json",
         "accept_content": ["json"],
@@ -60,11 +109,19 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "*": {
                 "max_retries": settings.max_retries,
                 "default_retry_delay": settings.retry_backoff,
-            }
+            },
+            **{
+                task_name(stage): {"soft_time_limit": soft, "time_limit": hard}
+                for stage, (soft, hard) in stage_time_limits(settings).items()
+            },
         },
+        # One message at a time per process: a long task never sits on others' messages.
         "worker_prefetch_multiplier": 1,
         "task_soft_time_limit": settings.task_soft_time_limit,
         "task_time_limit": settings.task_time_limit,
+        # A task still running when Redis drops is left to finish; its message was not
+        # acknowledged, so Redis hands it out again later and the repeat is harmless.
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
         "task_track_started": True,
         # Events for Flower.
         "worker_send_task_events": True,

@@ -9,25 +9,36 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
+from billiard.exceptions import WorkerLostError
 from celery import Task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Retry, SoftTimeLimitExceeded, TimeLimitExceeded
+from celery.signals import task_failure
 from celery.utils.log import get_task_logger
 from pydantic import BaseModel, ValidationError
 from redis import Redis
 
 from pipeline import sources, stages
-from pipeline.errors import InvalidMessage, NewsflowError, Throttled, TransientError
+from pipeline.errors import (
+    InvalidMessage,
+    NewsflowError,
+    Outage,
+    Throttled,
+    TimeLimit,
+    TransientError,
+    WorkerLost,
+)
 from pipeline.fetch import make_client
 from pipeline.models import Article, CleanedDocument, FeedEntry, PageRef
 from pipeline.politeness import Politeness
 from pipeline.settings import Settings, get_settings
 
 from .app import app
-from .config import task_name
+from .config import longest_countdown, task_name
 
 logger = get_task_logger(__name__)
 Result = TypeVar("Result", bound=BaseModel)
@@ -71,29 +82,53 @@ def backoff(retries: int, settings: Settings) -> float:
 
 
 def run_stage(
-    task: Task, stage: str, item: str, page_id: int | None, call: Callable[[], Result]
+    task: Task,
+    stage: str,
+    item: str,
+    page_id: int | None,
+    call: Callable[[], Result],
+    payload: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run one stage for a task, deciding retry or dead letter from the exception's class."""
+    """Run one stage for a task, deciding retry or dead letter from the exception's class.
+
+    ``payload`` goes into the failure record, for ``newsflow failures retry``.
+    """
     settings = get_settings()
-    # Waiting for a host's rate limit is not a failed attempt: those retries are counted apart.
-    throttled = int((task.request.kwargs or {}).get("throttled", 0))
-    retries = task.request.retries - throttled
+    kwargs = task.request.kwargs or {}
+    # Waiting for a host's rate limit, or for Redis or the database to come back, is no fault
+    # of the item: those retries are counted apart from its attempts.
+    waits = int(kwargs.get("waits", 0))
+    retries = task.request.retries - waits
     attempts = retries + 1
+
+    def wait(countdown: float, **state: Any) -> Retry:
+        # Celery counts every retry against max_retries; a wait always gets one more.
+        return task.retry(
+            countdown=min(countdown, longest_countdown(settings)),
+            max_retries=task.request.retries + 1,
+            kwargs={**kwargs, "waits": waits + 1, **state},
+        )
+
     try:
         return call().model_dump(mode="json")
     except Throttled as error:
-        # Back exactly when the reserved slot begins, holding the reservation.
-        kwargs = {**(task.request.kwargs or {}), "throttled": throttled + 1}
-        if error.slot is not None:
-            kwargs["reserved"] = error.slot
-        # Celery counts every retry against max_retries; a wait always gets one more.
-        # A long queue for one host can reserve a slot far ahead; the wait is capped below the
-        # broker's visibility timeout, and a task woken early waits again for its own slot.
-        raise task.retry(
-            countdown=min(error.retry_after or 1.0, settings.retry_after_max),
-            max_retries=task.request.retries + 1,
-            kwargs=kwargs,
-        ) from error
+        # Back exactly when the reserved slot begins, holding the reservation. A long queue
+        # for one host can reserve a slot far ahead; a task woken early waits again for it.
+        state = {"reserved": error.slot} if error.slot is not None else {}
+        raise wait(error.retry_after or 1.0, **state) from error
+    except Outage as error:
+        since = float(kwargs.get("outage_since") or time.time())
+        if time.time() - since < settings.outage_patience:
+            outages = int(kwargs.get("outages", 0))
+            # Back off, but look again at least every OUTAGE_POLL seconds: work should resume
+            # soon after the database or Redis does.
+            countdown = min(backoff(outages, settings), OUTAGE_POLL)
+            logger.warning(
+                "%s %s: %s; waiting %.1fs for it to return", stage, item, error, countdown
+            )
+            raise wait(countdown, outages=outages + 1, outage_since=since) from error
+        _record(settings, stage, item, error, attempts, page_id, task.request.id, payload)
+        raise
     except TransientError as error:
         if retries < settings.max_retries:
             countdown = (
@@ -101,13 +136,24 @@ def run_stage(
             )
             logger.warning("%s %s: %s; retry %d in %.1fs", stage, item, error, attempts, countdown)
             raise task.retry(
-                exc=error, countdown=countdown, max_retries=settings.max_retries + throttled
+                exc=error,
+                countdown=min(countdown, longest_countdown(settings)),
+                max_retries=settings.max_retries + waits,
             ) from error
-        _record(settings, stage, item, error, attempts, page_id, task.request.id)
+        _record(settings, stage, item, error, attempts, page_id, task.request.id, payload)
         raise
-    except (Exception, SoftTimeLimitExceeded) as error:
-        _record(settings, stage, item, error, attempts, page_id, task.request.id)
+    except SoftTimeLimitExceeded as error:
+        limit = task.soft_time_limit or settings.task_soft_time_limit
+        timeout = TimeLimit(f"{stage} of {item} took longer than its {limit:g}s limit")
+        _record(settings, stage, item, timeout, attempts, page_id, task.request.id, payload)
+        raise timeout from error
+    except Exception as error:
+        _record(settings, stage, item, error, attempts, page_id, task.request.id, payload)
         raise
+
+
+# The longest wait between two looks at whether the database or Redis is back.
+OUTAGE_POLL = 30.0
 
 
 def _record(
@@ -118,6 +164,7 @@ def _record(
     attempts: int,
     page_id: int | None,
     task_id: str | None,
+    payload: dict[str, Any] | None,
 ) -> None:
     logger.error("%s %s failed for good after %d attempt(s): %s", stage, item, attempts, error)
     try:
@@ -129,10 +176,54 @@ def _record(
             attempts=attempts,
             page_id=page_id,
             task_id=task_id,
+            payload=payload,
         )
     except Exception:
         # The database may be what failed; the task's own FAILURE state still tells Flower.
         logger.exception("could not record the failure of %s %s", stage, item)
+
+
+@task_failure.connect
+def _record_lost_task(
+    sender: Task | None = None,
+    task_id: str | None = None,
+    exception: BaseException | None = None,
+    args: Any = None,
+    kwargs: Any = None,
+    **_: Any,
+) -> None:
+    """Record what the task itself could not: its process was killed by the hard time limit,
+    or died (out of memory, a crash in a C parser) on every attempt.
+
+    This runs in the worker's main process; failures the task saw are recorded by run_stage.
+    """
+    if sender is None or not isinstance(exception, WorkerLostError | TimeLimitExceeded):
+        return
+    stage = sender.name.removeprefix("newsflow.")
+    if stage not in stages.STAGES:
+        return
+    args, kwargs = list(args or ()), dict(kwargs or {})
+    payload: dict[str, Any] | None
+    if stage == "fetch":
+        source = str(args[0] if args else kwargs.get("source"))
+        item, page_id = source, None
+        payload = stages.fetch_payload(source) | {
+            "entry": kwargs.get("entry"),
+            "rate": kwargs.get("rate"),
+        }
+    else:
+        message = args[0] if args else kwargs.get("message")
+        item, page_id = _item(message)
+        payload = _page_payload(message)
+    if isinstance(exception, TimeLimitExceeded):
+        error: NewsflowError = TimeLimit(
+            f"{stage} of {item} was killed after its {sender.time_limit or '?'}s hard limit"
+        )
+    else:
+        error = WorkerLost(f"the process running {stage} of {item} died: {exception}")
+    retries = getattr(sender.request, "retries", None) or 0
+    attempts = max(1, retries + 1 - int(kwargs.get("waits", 0)))
+    _record(get_settings(), stage, item, error, attempts, page_id, task_id, payload)
 
 
 def decode(model: type[Message], message: Any) -> Message:
@@ -141,6 +232,17 @@ def decode(model: type[Message], message: Any) -> Message:
         return model.model_validate(message)
     except ValidationError as error:
         raise InvalidMessage(f"not a {model.__name__} message: {error}") from error
+
+
+def _page_payload(message: Any) -> dict[str, Any] | None:
+    """The raw page a later stage's message is about, for a replay; None if it names none."""
+    if isinstance(message, dict) and isinstance(message.get("page_id"), int):
+        return {
+            "page_id": message["page_id"],
+            "url": str(message.get("url") or ""),
+            "entry": message.get("entry"),
+        }
+    return None
 
 
 def _item(message: Any) -> tuple[str, int | None]:
@@ -165,8 +267,8 @@ def fetch(
     source: str,
     entry: dict[str, Any] | None = None,
     rate: float | None = None,
-    throttled: int = 0,
     reserved: float | None = None,
+    **_waiting: Any,
 ) -> dict[str, Any]:
     settings = get_settings()
     return run_stage(
@@ -183,6 +285,7 @@ def fetch(
             entry=decode(FeedEntry, entry) if entry is not None else None,
             reserved=reserved,
         ),
+        payload=stages.fetch_payload(str(source)) | {"entry": entry, "rate": rate},
     )
 
 
@@ -209,7 +312,7 @@ def poll(self: Task, source_id: int, reserved: float | None = None) -> dict[str,
     except Throttled as error:
         # The feed's host needs a rest: poll again at the reserved slot (not a failure).
         raise self.retry(
-            countdown=min(error.retry_after or 1.0, settings.retry_after_max),
+            countdown=min(error.retry_after or 1.0, longest_countdown(settings)),
             max_retries=self.request.retries + 1,
             kwargs={"reserved": error.slot},
         ) from error
@@ -226,7 +329,7 @@ def dispatch() -> int:
 
 
 @app.task(bind=True, name=task_name("clean"), ignore_result=True, throws=EXPECTED)
-def clean(self: Task, message: dict[str, Any]) -> dict[str, Any]:
+def clean(self: Task, message: dict[str, Any], **_waiting: Any) -> dict[str, Any]:
     item, page_id = _item(message)
     return run_stage(
         self,
@@ -234,11 +337,12 @@ def clean(self: Task, message: dict[str, Any]) -> dict[str, Any]:
         item,
         page_id,
         lambda: stages.clean_stage(decode(PageRef, message), get_settings()),
+        payload=_page_payload(message),
     )
 
 
 @app.task(bind=True, name=task_name("extract"), ignore_result=True, throws=EXPECTED)
-def extract(self: Task, message: dict[str, Any]) -> dict[str, Any]:
+def extract(self: Task, message: dict[str, Any], **_waiting: Any) -> dict[str, Any]:
     item, page_id = _item(message)
     return run_stage(
         self,
@@ -246,11 +350,12 @@ def extract(self: Task, message: dict[str, Any]) -> dict[str, Any]:
         item,
         page_id,
         lambda: stages.extract_stage(decode(CleanedDocument, message), get_settings()),
+        payload=_page_payload(message),
     )
 
 
 @app.task(bind=True, name=task_name("store"), throws=EXPECTED)
-def store(self: Task, message: dict[str, Any]) -> dict[str, Any]:
+def store(self: Task, message: dict[str, Any], **_waiting: Any) -> dict[str, Any]:
     item, page_id = _item(message)
     return run_stage(
         self,
@@ -258,6 +363,7 @@ def store(self: Task, message: dict[str, Any]) -> dict[str, Any]:
         item,
         page_id,
         lambda: stages.store_stage(decode(Article, message), get_settings()),
+        payload=_page_payload(message),
     )
 
 

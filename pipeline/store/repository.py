@@ -156,12 +156,16 @@ def record_failure(
     attempts: int,
     raw_page_id: int | None = None,
     task_id: str | None = None,
+    payload: dict[str, Any] | None = None,
 ) -> None:
-    """Record (or update) the failure of ``stage`` on ``item``, with its reason and attempts."""
+    """Record (or update) the failure of ``stage`` on ``item``, with its reason and attempts.
+
+    ``payload`` is what a replay needs to send the item through again.
+    """
     now = datetime.now(UTC)
     if raw_page_id is not None and session.get(RawPage, raw_page_id) is None:
         raw_page_id = None  # a message may name a page that is not there; the item still says it
-    values = {
+    values: dict[str, Any] = {
         "raw_page_id": raw_page_id,
         "reason": error.reason if isinstance(error, NewsflowError) else "internal_error",
         "error_type": f"{type(error).__module__}.{type(error).__qualname__}"[:128],
@@ -172,6 +176,8 @@ def record_failure(
         "last_seen": now,
         "resolved": False,
     }
+    if payload is not None:
+        values["payload"] = payload
     # An upsert, so that two workers failing on the same item leave one up-to-date record.
     statement = (
         _insert(session)(Failure)
@@ -198,14 +204,41 @@ def resolve_failures(session: Session, *, stage: str, item: str) -> None:
 
 
 def list_failures(
-    session: Session, *, stage: str | None = None, include_resolved: bool = False
+    session: Session,
+    *,
+    stage: str | None = None,
+    reason: str | None = None,
+    ids: list[int] | None = None,
+    include_resolved: bool = False,
+    limit: int | None = None,
 ) -> list[Failure]:
-    statement = select(Failure).order_by(col(Failure.last_seen).desc())
+    """Recorded failures, the most recent first; open ones only unless ``include_resolved``."""
+    statement = select(Failure).order_by(col(Failure.last_seen).desc(), col(Failure.id).desc())
     if stage:
         statement = statement.where(Failure.stage == stage)
+    if reason:
+        statement = statement.where(Failure.reason == reason)
+    if ids:
+        statement = statement.where(col(Failure.id).in_(ids))
     if not include_resolved:
         statement = statement.where(col(Failure.resolved).is_(False))
+    if limit is not None:
+        statement = statement.limit(limit)
     return list(session.exec(statement))
+
+
+def reopen_failure(session: Session, *, failure_id: int) -> None:
+    """Undo :func:`mark_replayed` when the replay could not be sent."""
+    session.execute(update(Failure).where(col(Failure.id) == failure_id).values(resolved=False))
+
+
+def mark_replayed(session: Session, *, failure_id: int) -> None:
+    """The failure was sent through again: resolved, unless the replay fails and reopens it."""
+    session.execute(
+        update(Failure)
+        .where(col(Failure.id) == failure_id)
+        .values(resolved=True, replays=col(Failure.replays) + 1, replayed_at=datetime.now(UTC))
+    )
 
 
 # --- sources -----------------------------------------------------------------------------------

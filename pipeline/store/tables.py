@@ -99,9 +99,14 @@ class Failure(SQLModel, table=True):
     retryable: bool = False
     attempts: int = 1
     task_id: str | None = Field(default=None, index=True)
+    # What `newsflow failures retry` sends back into the queues: the fetch task's source and
+    # feed entry, or the raw page a later stage worked on. Small by design: never a body.
+    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     first_seen: datetime = Field(default_factory=utcnow)
     last_seen: datetime = Field(default_factory=utcnow)
     resolved: bool = Field(default=False, index=True)
+    replays: int = 0
+    replayed_at: datetime | None = None
 
 
 class Source(SQLModel, table=True):
