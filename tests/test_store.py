@@ -68,6 +68,19 @@ def test_a_new_database_gets_the_current_schema(any_db_settings: Settings) -> No
     assert {"raw_page", "article", "failure", "alembic_version"} <= tables
 
 
+def test_the_migrations_build_exactly_the_tables_the_code_defines(
+    any_db_settings: Settings,
+) -> None:
+    # A column added to tables.py without a migration would only fail in production.
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    with get_engine(any_db_settings.database).connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, SQLModel.metadata) == []
+
+
 def test_the_same_page_is_kept_once(any_db_settings: Settings) -> None:
     with session_scope(any_db_settings) as session:
         first = repository.save_raw_page(session, page=page())

@@ -6,7 +6,7 @@ from kombu import Queue
 
 from pipeline.settings import Settings
 from pipeline.stages import STAGES
-from workers.config import celery_config, task_name
+from workers.config import celery_config, longest_countdown, task_name
 from workers.tasks import backoff
 
 
@@ -29,6 +29,42 @@ def test_delivery_is_at_least_once_with_json_messages() -> None:
     assert config["worker_send_task_events"] and config["task_send_sent_event"]
     longest = max(settings.retry_after_max, settings.retry_backoff_max) + settings.task_time_limit
     assert config["broker_transport_options"]["visibility_timeout"] > longest
+
+
+def test_every_stage_has_soft_and_hard_limits_and_parsing_the_shorter_ones() -> None:
+    settings = Settings(parse_time_limit=20, task_soft_time_limit=120, task_time_limit=150)
+    annotations = celery_config(settings)["task_annotations"]
+    for stage in STAGES:
+        limits = annotations[task_name(stage)]
+        assert 0 < limits["soft_time_limit"] < limits["time_limit"], stage
+    assert annotations[task_name("clean")] == {"soft_time_limit": 20, "time_limit": 50}
+    assert annotations[task_name("extract")]["soft_time_limit"] == 20
+    assert annotations[task_name("fetch")] == {"soft_time_limit": 120, "time_limit": 150}
+
+
+def test_a_retry_never_waits_longer_than_redis_would_keep_its_message_unacknowledged() -> None:
+    default = Settings()
+    timeout = celery_config(default)["broker_transport_options"]["visibility_timeout"]
+    assert default.retry_after_max <= longest_countdown(default) < timeout
+    short = Settings(visibility_timeout=60, task_time_limit=150)
+    options = celery_config(short)["broker_transport_options"]
+    assert options["visibility_timeout"] == 60
+    assert longest_countdown(short) == 30
+    # Messages of a dead worker are looked for often enough to come back soon after 60 s.
+    assert options["unacked_restore_interval"] * options["unacked_restore_throttle"] <= 10
+
+
+def test_producers_and_workers_ride_out_a_redis_restart() -> None:
+    config = celery_config(Settings())
+    assert config["broker_connection_retry"] and config["broker_connection_max_retries"] is None
+    policy = config["task_publish_retry_policy"]
+    assert config["task_publish_retry"]
+    patience = sum(
+        min(policy["interval_max"], policy["interval_start"] + step * policy["interval_step"])
+        for step in range(policy["max_retries"])
+    )
+    assert patience >= 60  # seconds a send keeps trying: a restart, not an outage
+    assert config["result_backend_always_retry"]
 
 
 def test_backoff_grows_exponentially_within_bounds_and_jitters() -> None:

@@ -72,6 +72,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_connection_max_retries": None,
         "broker_transport_options": {
             "visibility_timeout": timeout,
+            # How often a worker looks for messages whose worker died unacknowledged, so they
+            # are handed out soon after the visibility timeout, not minutes later.
+            "unacked_restore_interval": max(1, min(60, timeout // 10)),
+            "unacked_restore_throttle": 1,
+            "socket_connect_timeout": 5,
             # Notice a dead connection (a restarted Redis) within seconds, not at TCP's pace.
             "health_check_interval": 10,
             "socket_keepalive": True,
