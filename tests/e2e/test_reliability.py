@@ -251,7 +251,11 @@ def test_a_redis_restart_mid_run_loses_and_duplicates_nothing(
         assert producer.returncode == 0, output
         assert f"sent {total}" in output
         assert waiting > 0 and stored_at_restart < total, "Redis went down with nothing in flight"
-        wait_until(lambda: counts(settings)[0] >= total, timeout=float(os.environ.get('T', 150)), interval=0.5)
+        wait_until(
+            lambda: counts(settings)[0] >= total,
+            timeout=float(os.environ.get("T", 150)),
+            interval=0.5,
+        )
         wait_until(
             lambda: (
                 broker.hlen("unacked") == 0
