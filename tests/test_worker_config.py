@@ -52,6 +52,8 @@ def test_a_retry_never_waits_longer_than_redis_would_keep_its_message_unacknowle
     assert longest_countdown(short) == 30
     # Messages of a dead worker are looked for often enough to come back soon after 60 s.
     assert options["unacked_restore_interval"] * options["unacked_restore_throttle"] <= 10
+    # A worker killed while holding the lock around that look must not block it for long.
+    assert options["unacked_mutex_expire"] <= 15
 
 
 def test_producers_and_workers_ride_out_a_redis_restart() -> None:

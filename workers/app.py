@@ -10,8 +10,10 @@ from celery.signals import worker_init, worker_process_init
 from pipeline.settings import get_settings
 from pipeline.store.db import dispose_engines, prepare_database
 
+from .broker import use_for_redis_urls
 from .config import celery_config
 
+use_for_redis_urls()
 app = Celery("newsflow", include=["workers.tasks"])
 app.config_from_object(celery_config(get_settings()))
 

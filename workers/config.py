@@ -76,6 +76,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             # are handed out soon after the visibility timeout, not minutes later.
             "unacked_restore_interval": max(1, min(60, timeout // 10)),
             "unacked_restore_throttle": 1,
+            # The lock around that look outlives a worker killed while holding it, and while
+            # it stands nobody's messages come back: keep it short next to the timeout.
+            "unacked_mutex_expire": max(10, min(300, timeout // 4)),
             "socket_connect_timeout": 5,
             # Notice a dead connection (a restarted Redis) within seconds, not at TCP's pace.
             "health_check_interval": 10,

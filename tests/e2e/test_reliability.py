@@ -62,6 +62,18 @@ def stored_urls(settings: Settings) -> list[str]:
         return sorted(url or "" for url in session.exec(select(ArticleRow.url)))
 
 
+QUEUES = ("fetch", "clean", "extract", "store")
+
+
+def settled_broker(broker: redis_client.Redis, settings: Settings, total: int) -> bool:
+    """Every article stored, nothing queued, nothing delivered and unacknowledged."""
+    return (
+        counts(settings)[0] >= total
+        and broker.hlen("unacked") == 0
+        and all(broker.llen(queue) == 0 for queue in QUEUES)
+    )
+
+
 def newsflow(
     *arguments: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -117,17 +129,8 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
     assert stored_at_kill < 200
 
     start_worker(extra_env=fast_redelivery)  # "start it again"
-    wait_until(lambda: counts(settings)[0] >= 200, timeout=180, interval=0.5)
     broker = redis_client.Redis.from_url(get_settings().broker_url)
-    # Settled: nothing queued, nothing delivered and unacknowledged, then count once more.
-    wait_until(
-        lambda: (
-            broker.hlen("unacked") == 0
-            and all(broker.llen(queue) == 0 for queue in ("fetch", "clean", "extract", "store"))
-        ),
-        timeout=60,
-        interval=0.5,
-    )
+    wait_until(lambda: settled_broker(broker, settings, 200), timeout=180, interval=0.5)
     articles, distinct, failures = counts(settings)
     assert (articles, distinct, failures) == (200, 200, 0), survivor.log()[-3000:]
     assert stored_urls(settings) == sorted(urls)
@@ -240,7 +243,7 @@ def test_a_redis_restart_mid_run_loses_and_duplicates_nothing(
         wait_until(lambda: "ready" in worker.log(), timeout=60)
         wait_until(lambda: counts(settings)[0] >= 15, timeout=60)
         broker = redis_client.Redis.from_url(own_redis.url)
-        waiting = sum(broker.llen(queue) for queue in ("fetch", "clean", "extract", "store"))
+        waiting = sum(broker.llen(queue) for queue in QUEUES)
         waiting += broker.hlen("unacked")
         own_redis.stop()
         stored_at_restart = counts(settings)[0]
@@ -251,19 +254,14 @@ def test_a_redis_restart_mid_run_loses_and_duplicates_nothing(
         assert producer.returncode == 0, output
         assert f"sent {total}" in output
         assert waiting > 0 and stored_at_restart < total, "Redis went down with nothing in flight"
-        wait_until(
-            lambda: counts(settings)[0] >= total,
-            timeout=float(os.environ.get("T", 150)),
-            interval=0.5,
-        )
-        wait_until(
-            lambda: (
-                broker.hlen("unacked") == 0
-                and all(broker.llen(q) == 0 for q in ("fetch", "clean", "extract", "store"))
-            ),
-            timeout=60,
-            interval=0.5,
-        )
+        try:
+            wait_until(lambda: settled_broker(broker, settings, total), timeout=150, interval=0.5)
+        except TimeoutError:
+            state = {queue: broker.llen(queue) for queue in QUEUES}
+            state["unacked"] = broker.hlen("unacked")
+            state["unacked_mutex_ttl"] = broker.ttl("unacked_mutex")
+            missing = sorted(set(urls) - set(stored_urls(settings)))
+            pytest.fail(f"{counts(settings)}, broker {state}, missing {missing}\n{worker.log()}")
         assert counts(settings) == (total, total, 0), worker.log()[-3000:]
         assert stored_urls(settings) == sorted(urls)
         assert worker.alive(), worker.log()[-3000:]

@@ -1,0 +1,50 @@
+"""Kombu's Redis transport with one fix, so that a worker survives a Redis restart.
+
+When a worker loses Redis while it holds delivered, unacknowledged messages, Celery closes the
+lost connection, and closing its channel tries to push those messages back to their queues.
+Redis is gone, and by then kombu has dropped the connection's details, so the attempt raises
+``AttributeError`` (or a connection error). That error escapes Celery's cleanup and the worker
+dies ("Unrecoverable error"). Nothing needs pushing back: the messages are still in Redis's
+``unacked`` set, and any worker hands them out again once the visibility timeout has passed.
+So the failed attempt is logged and let go.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from kombu.transport import TRANSPORT_ALIASES
+from kombu.transport import redis as kombu_redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeout
+
+logger = logging.getLogger(__name__)
+
+
+class QoS(kombu_redis.QoS):
+    def restore_unacked(self, client: Any = None) -> None:
+        try:
+            super().restore_unacked(client)
+        except (AttributeError, RedisConnectionError, RedisTimeout) as error:
+            logger.warning(
+                "could not hand back %d unacknowledged message(s) on a lost connection (%r); "
+                "Redis redelivers them after the visibility timeout",
+                len(self._delivered),
+                error,
+            )
+            self._delivered.clear()
+
+
+class Channel(kombu_redis.Channel):
+    QoS = QoS
+
+
+class Transport(kombu_redis.Transport):
+    Channel = Channel
+
+
+def use_for_redis_urls() -> None:
+    """Make ``redis://`` and ``rediss://`` broker URLs use this transport in this process."""
+    for scheme in ("redis", "rediss"):
+        TRANSPORT_ALIASES[scheme] = f"{__name__}:Transport"
