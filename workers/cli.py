@@ -549,20 +549,26 @@ def failures_retry(
     if not failures:
         console.print("nothing to retry")
         return
-    sent: dict[str, Any] = {}
-    skipped = 0
-    with _progress() as progress:
-        task = progress.add_task("replay", total=len(failures))
-        for failure in failures:
-            label = f"#{failure.id} {failure.stage} {failure.item}"
-            try:
-                sent.update(_send({label: lambda failure=failure: replay(failure, settings)}))
-            except NewsflowError as error:
-                skipped += 1
-                errors.print(f"[yellow]cannot replay[/yellow] {label}: {error}")
-            progress.advance(task)
+    skipped: list[str] = []
+
+    def send(failure: Any, label: str) -> Any:
+        try:
+            return replay(failure, settings)
+        except NewsflowError as error:
+            skipped.append(label)
+            errors.print(f"[yellow]cannot replay[/yellow] {label}: {error}")
+            return None
+
+    labels = {f"#{failure.id} {failure.stage} {failure.item}": failure for failure in failures}
+    results = _send(
+        {
+            label: (lambda f=failure, label=label: send(f, label))
+            for label, failure in labels.items()
+        }
+    )
+    sent = {label: result for label, result in results.items() if result is not None}
     console.print(
-        f"replayed {len(sent)} failure(s)" + (f", {skipped} could not be" if skipped else "")
+        f"replayed {len(sent)} failure(s)" + (f", {len(skipped)} could not be" if skipped else "")
     )
     if wait and sent:
         outcomes = _await_chains(sent, "retry", timeout)
