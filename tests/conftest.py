@@ -82,35 +82,65 @@ def redis_url() -> Iterator[str]:
     if _redis_answers(configured):
         yield configured
         return
-    binary = shutil.which("redis-server")
-    if binary is None:
+    if shutil.which("redis-server") is None:
         skip_or_fail("no Redis answers on 127.0.0.1:6379 and redis-server is not installed")
-    port = free_port()
-    folder = tempfile.mkdtemp(prefix="newsflow-redis-")
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            folder,
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/{REDIS_DB}"
+    server = RedisServer(db=REDIS_DB)
+    server.start()
     try:
-        wait_until(lambda: _redis_answers(url), timeout=10)
-        yield url
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        shutil.rmtree(folder, ignore_errors=True)
+        server.remove()
+
+
+class RedisServer:
+    """A private redis-server on a free port, that a test can stop and start again.
+
+    With ``appendonly`` it keeps the append-only file, as production should, so its data
+    survives a restart.
+    """
+
+    def __init__(self, *, appendonly: bool = False, db: int = 0) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            skip_or_fail("redis-server is not installed")
+        assert binary is not None
+        self.binary = binary
+        self.appendonly = appendonly
+        self.port = free_port()
+        self.folder = tempfile.mkdtemp(prefix="newsflow-redis-")
+        self.url = f"redis://127.0.0.1:{self.port}/{db}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes" if self.appendonly else "no",
+                "--appendfsync",
+                "everysec",
+                "--dir",
+                self.folder,
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_until(lambda: _redis_answers(self.url), timeout=15)
+
+    def stop(self) -> None:
+        """A clean shutdown (SIGTERM): Redis flushes its append-only file and exits."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=15)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 # --- databases -------------------------------------------------------------------------------

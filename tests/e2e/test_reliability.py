@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +21,7 @@ from sqlmodel import func, select
 from pipeline.settings import Settings, get_settings
 from pipeline.store.db import dispose_engines, prepare_database, session_scope
 from pipeline.store.tables import ArticleRow, Failure, RawPage
-from tests.conftest import ROOT, WorkerProcess, free_port, skip_or_fail, wait_until
+from tests.conftest import ROOT, RedisServer, WorkerProcess, wait_until
 from tests.e2e.test_pipeline import ARTICLE_HTML
 from tests.httpserver import LocalServer, Reply
 from tests.tcpproxy import TcpProxy
@@ -142,63 +140,9 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
 # --- Redis restarted mid-run -------------------------------------------------------------------
 
 
-class RedisServer:
-    """A redis-server of the test's own, with the append-only file on, that can be restarted."""
-
-    def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            skip_or_fail("redis-server is not installed")
-        assert binary is not None
-        self.binary = binary
-        self.port = free_port()
-        self.folder = tempfile.mkdtemp(prefix="newsflow-aof-")
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "everysec",
-                "--dir",
-                self.folder,
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        client = redis_client.Redis.from_url(self.url, socket_connect_timeout=1)
-
-        def answers() -> bool:
-            try:
-                return bool(client.ping())
-            except redis_client.RedisError:
-                return False
-
-        wait_until(answers, timeout=15)
-
-    def stop(self) -> None:
-        """A clean shutdown (SIGTERM): Redis flushes its append-only file and exits."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=15)
-
-    def remove(self) -> None:
-        self.stop()
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
 @pytest.fixture
 def own_redis() -> Iterator[RedisServer]:
-    server = RedisServer()
+    server = RedisServer(appendonly=True)
     server.start()
     try:
         yield server
