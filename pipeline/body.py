@@ -22,7 +22,8 @@ _BULLET = re.compile(r"^\s*[-•*]\s+")
 _LABEL = re.compile(r"^\s*[^\W\d_][\w'’ ]{0,30}?\s*[:\-–—|]\s+", re.UNICODE)
 _URL_ONLY = re.compile(r"^\s*(?:https?://|www\.)\S+\s*$", re.I)
 # A WordPress shortcode the site forgot to render: "[button link=...]", "[/button]".
-_SHORTCODE = re.compile(r"\[[a-z_]+\s+[a-z_]+=[^\]]*\]|\[/[a-z_]+\]", re.I)
+# Its attributes are bounded so that a long line of "[a b=" without "]" stays linear.
+_SHORTCODE = re.compile(r"\[[a-z_]{1,40}\s+[a-z_]{1,40}=[^\]]{0,500}\]|\[/[a-z_]{1,40}\]", re.I)
 _TIMESTAMP_ONLY = re.compile(
     r"^\s*\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?\s*$"
 )
@@ -31,7 +32,8 @@ _SENTENCE_END = re.compile(r"[.!?…。！？]$")
 # Marks of page furniture that no sentence of a story carries...
 _HARD_FURNITURE = re.compile(
     r"\b(?:subscri\w*|newsletter\w*|sign(?:ed)? up|all rights reserved|click here|"
-    r"error has occurred|print article|reprints?)\b|©",
+    r"error has occurred|print article|reprints?|"
+    r"skip to (?:the )?(?:main )?(?:content|navigation|nav|menu|search|footer|article))\b|©",
     re.I | re.UNICODE,
 )
 # ...words that mark a short line as furniture unless it reads as a sentence ("The court

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import time
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -207,11 +208,12 @@ def _kept(response: httpx.Response) -> dict[str, str]:
 
 def _fetch_http(url: str, settings: Settings, client: httpx.Client) -> FetchedPage:
     got = download(url, settings, client)
-    kind, encoding = _kind_and_encoding(got.content_type, got.content, got.url)
+    content, content_type = _unwrapped(got.content, got.content_type, got.url, settings.max_bytes)
+    kind, encoding = _kind_and_encoding(content_type, content, got.url)
     return FetchedPage(
         source=url,
         url=got.url,
-        content=got.content,
+        content=content,
         kind=kind,
         encoding=encoding,
         content_type=got.content_type,
@@ -284,9 +286,9 @@ def read_file(source: str, settings: Settings) -> FetchedPage:
     size = path.stat().st_size
     if size > settings.max_bytes:
         raise TooLarge(f"{path} is {size} bytes, more than the {settings.max_bytes} allowed")
-    content = path.read_bytes()
     content_type, _ = mimetypes.guess_type(path.name)
     url = path.as_uri()
+    content, content_type = _unwrapped(path.read_bytes(), content_type, url, settings.max_bytes)
     kind, encoding = _kind_and_encoding(content_type, content, url)
     return FetchedPage(
         source=source,
@@ -296,6 +298,75 @@ def read_file(source: str, settings: Settings) -> FetchedPage:
         encoding=encoding,
         content_type=content_type,
     )
+
+
+_GZIP = b"\x1f\x8b"
+# Media types that name the gzip wrapper, not the document inside it.
+_GZIP_TYPES = {"application/gzip", "application/x-gzip", "application/octet-stream"}
+# A saved page.html.gz served as is, or a .gz file gzipped once more by the server; a third
+# layer is no mistake but a trap.
+_MAX_GZIP_LAYERS = 2
+# Compressed bytes fed to zlib at a time. A chunk that fails is fed again byte by byte, so
+# that damage (a wrong checksum at the end, say) costs nothing of what precedes it.
+_CHUNK = 64 * 1024
+
+
+def _unwrapped(
+    content: bytes, content_type: str | None, url: str, max_bytes: int
+) -> tuple[bytes, str | None]:
+    """A body that is a gzip file (sent without Content-Encoding) decompressed, within the cap.
+
+    Returns the content and the media type to judge it by: a gzip type says nothing about the
+    document inside, so it is dropped and the document is looked at instead.
+    """
+    layers = 0
+    while content.startswith(_GZIP) and layers < _MAX_GZIP_LAYERS:
+        content = gunzip(content, max_bytes, url=url)
+        layers += 1
+    if layers and (content_type or "").split(";")[0].strip().lower() in _GZIP_TYPES:
+        content_type = None
+    return content, content_type
+
+
+def gunzip(data: bytes, max_bytes: int, *, url: str = "the content") -> bytes:
+    """Decompress gzip ``data`` (all its members) without ever holding more than ``max_bytes``.
+
+    A stream cut short or damaged near its end gives what it held up to there, as browsers,
+    httpx (for Content-Encoding) and Scrapy do: a page truncated in transit is still mostly a
+    page. Data that does not decompress at all is :class:`Undecodable`.
+    """
+    out = bytearray()
+    while data.startswith(_GZIP):
+        decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        position = 0
+        damaged = False
+        while position < len(data) and not decompressor.eof and not damaged:
+            chunk = data[position : position + _CHUNK]
+            position += len(chunk)
+            saved = decompressor.copy()
+            try:
+                out += decompressor.decompress(chunk, max_bytes + 1 - len(out))
+            except zlib.error:
+                # Feed the chunk again byte by byte to keep what precedes the damage.
+                damaged, decompressor = True, saved
+                for start in range(len(chunk)):
+                    if len(out) > max_bytes:
+                        break  # and a max_length of 0 would mean no limit at all
+                    try:
+                        out += decompressor.decompress(
+                            chunk[start : start + 1], max_bytes + 1 - len(out)
+                        )
+                    except zlib.error:
+                        break
+            if len(out) > max_bytes:
+                raise TooLarge(f"{url} expands to more than the {max_bytes} bytes allowed")
+        if not out and (damaged or not decompressor.eof):
+            raise Undecodable(f"{url} is gzip data that does not decompress")
+        if damaged or not decompressor.eof:
+            break
+        # Concatenated members are one gzip file; anything else after the end is junk.
+        data = decompressor.unused_data + data[position:]
+    return bytes(out)
 
 
 def _kind_and_encoding(content_type: str | None, content: bytes, url: str) -> tuple[Kind, str]:

@@ -10,10 +10,14 @@ but informative (breadcrumbs, captions, teasers, the date) is kept apart.
 from __future__ import annotations
 
 import re
+import sys
+from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .bylines import names_from_byline
 from .models import CleanedDocument, Image, Link
+from .words import word_count
 
 _BULLET = re.compile(r"^\s*(?:[•·▪▫◦‣∙●○■□►▶»*]|-(?=\s)|\d{1,2}[.)](?=\s))\s*")
 # Breadcrumbs point one way (News > World); a bar of pipes is a menu (Home | World | Sport).
@@ -136,7 +140,8 @@ _CREDIT = re.compile(
 )
 _BYLINE = re.compile(r"^\s*(?i:by|von|par|por|di|door|av|af)\s+(?P<names>[^\W\d_a-z][^.!?]{1,80})$")
 _COUNT_ONLY = re.compile(r"^\s*[\d.,]+\s*[kKmM]?\s*$")
-_SENTENCE_END = re.compile(r"[.!?…:;]['\"”’»)]*\s*$")
+# Full-width marks end Chinese and Japanese sentences.
+_SENTENCE_END = re.compile(r"[.!?…:;。！？：；]['\"”’»)」』]*\s*$")
 
 
 @dataclass
@@ -278,7 +283,8 @@ def _is_menu(text: str) -> bool:
 
 def _is_prose(text: str) -> bool:
     """A sentence-like paragraph: enough words and sentence punctuation at the end."""
-    return len(_words(text)) >= 8 and bool(_SENTENCE_END.search(text))
+    # Counted as pipeline.words does: a Chinese or Japanese line has no spaces between words.
+    return word_count(text) >= 8 and bool(_SENTENCE_END.search(text))
 
 
 def _is_headline(text: str) -> bool:
@@ -294,24 +300,31 @@ def _mark_captions(lines: list[_Line]) -> None:
             line.kind = "caption"
             line.meta["caption"] = match.group("caption").strip(" |–—-")
             line.meta["credit"] = match.group("credit").strip()
-    captions = [line.meta["caption"] for line in lines if line.kind == "caption"]
+    # Sorted, the strings that start with a prefix form one run, found by bisection: a text
+    # of many thousand lines is not compared line by line with every other.
+    captions = sorted(line.meta["caption"] for line in lines if line.kind == "caption")
+    texts = sorted(line.text for line in lines)
     for line in lines:
         if line.kind == "caption":
             continue
-        if any(
-            caption and (line.text == caption or caption.startswith(line.text))
-            for caption in captions
-        ):
+        if _starting_with(captions, line.text):
             line.kind = "caption"
             line.meta["caption"] = line.text
         elif (
-            line.bullet
-            and _SENTENCE_END.search(line.text)
-            and sum(other.text.startswith(line.text) for other in lines) > 1
+            line.bullet and _SENTENCE_END.search(line.text) and _starting_with(texts, line.text) > 1
         ):
             # A bulleted sentence that is repeated elsewhere is a gallery caption.
             line.kind = "caption"
             line.meta["caption"] = line.text
+
+
+def _starting_with(ordered: list[str], prefix: str) -> int:
+    """How many of the sorted strings ``ordered`` start with ``prefix``."""
+    first = bisect_left(ordered, prefix)
+    return bisect_left(ordered, prefix + _LAST_CHARACTER, lo=first) - first
+
+
+_LAST_CHARACTER = chr(sys.maxunicode)
 
 
 def _mark_related(lines: list[_Line]) -> None:
@@ -339,37 +352,48 @@ def _drop_repeats(paragraphs: list[str]) -> tuple[list[str], str | None]:
     kept: list[str] = []
     description = None
     seen: set[str] = set()
-    token_sets = [set(_words(p)) for p in paragraphs]
     for index, paragraph in enumerate(paragraphs):
-        key = " ".join(_words(paragraph))
+        words = _words(paragraph)
+        key = " ".join(words)
         if key in seen:
             continue
         seen.add(key)
-        tokens = token_sets[index]
-        later = token_sets[index + 1 :]
         # A lead that a longer paragraph below repeats and extends is the standfirst, not body;
         # an exact repeat is caught above, keeping its first place.
         # Only the first paragraph can be a standfirst; later near-repeats are the story's own.
         if (
             not kept
-            and len(tokens) >= 12
-            and any(
-                other != tokens
-                and len(other) > len(tokens)
-                and len(tokens & other) >= 0.9 * len(tokens)
-                for other in later
-            )
+            and description is None
+            and _extended_below(set(words), paragraphs[index + 1 :])
         ):
-            if description is None:
-                description = paragraph
+            description = paragraph
             continue
         kept.append(paragraph)
     return kept, description
 
 
-def _dedupe_images(images: object) -> tuple[Image, ...]:
+def _extended_below(tokens: set[str], later: list[str]) -> bool:
+    """A longer paragraph in ``later`` holds nine tenths of ``tokens`` and more."""
+    if len(tokens) < 12:
+        return False
+    for paragraph in later:
+        other = set(_words(paragraph))
+        if (
+            other != tokens
+            and len(other) > len(tokens)
+            and len(tokens & other) >= 0.9 * len(tokens)
+        ):
+            return True
+    return False
+
+
+# As many captioned images as the HTML path keeps; more would only cost time.
+_MAX_IMAGES = 30
+
+
+def _dedupe_images(images: Iterable[Image]) -> tuple[Image, ...]:
     result: list[Image] = []
-    for image in images:  # type: ignore[attr-defined]
+    for image in images:
         for position, known in enumerate(result):
             if (
                 known.caption
@@ -383,5 +407,6 @@ def _dedupe_images(images: object) -> tuple[Image, ...]:
                 result[position] = Image(caption=caption, credit=known.credit or image.credit)
                 break
         else:
-            result.append(image)
+            if len(result) < _MAX_IMAGES:
+                result.append(image)
     return tuple(result)

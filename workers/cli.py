@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from kombu.exceptions import OperationalError as KombuOperationalError
 from kombu.utils.url import maybe_sanitize_url
+from redis.exceptions import RedisError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -179,9 +181,7 @@ def _send(chains: dict[str, Any]) -> dict[str, Any]:
         with celery_app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=1, timeout=5)
         return {item: send() for item, send in chains.items()}
-    except NewsflowError:
-        raise
-    except Exception as error:  # kombu raises OperationalError and friends when Redis is away
+    except (KombuOperationalError, RedisError, OSError) as error:
         raise _fail(
             f"cannot reach the broker at {maybe_sanitize_url(get_settings().broker_url)} "
             f"({error}); start Redis, or use --local"
@@ -554,7 +554,7 @@ def failures_retry(
     def send(failure: Any, label: str) -> Any:
         try:
             return replay(failure, settings)
-        except NewsflowError as error:
+        except (NewsflowError, ValueError) as error:  # ValueError: a malformed payload
             skipped.append(label)
             errors.print(f"[yellow]cannot replay[/yellow] {label}: {error}")
             return None

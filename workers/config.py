@@ -23,24 +23,37 @@ def task_name(stage: str) -> str:
     return f"newsflow.{stage}"
 
 
+# Room between a task's hard limit plus its longest wait and the visibility timeout: a message
+# due now may still wait a while for a free worker process.
+SLACK = 600
+
+
+def longest_task(settings: Settings) -> float:
+    """The longest any task may run before it is killed (its hard time limit)."""
+    return max(hard for _, hard in stage_time_limits(settings).values())
+
+
 def visibility_timeout(settings: Settings) -> int:
     """Seconds before Redis hands an unacknowledged message to another worker.
 
     A message not acknowledged in time is delivered again, so by default it outlasts the
-    longest task plus the longest countdown a retry may ask for.
+    longest task plus the longest countdown a retry may ask for, with room to spare.
     """
     if settings.visibility_timeout:
         return settings.visibility_timeout
     longest_wait = max(settings.retry_after_max, settings.retry_backoff_max)
-    return int(max(3600, longest_wait + settings.task_time_limit + 300))
+    return int(max(3600, longest_wait + longest_task(settings) + SLACK))
 
 
 def longest_countdown(settings: Settings) -> float:
     """The longest wait a retry may ask for: a waiting retry is held unacknowledged by a
     worker, so a longer one would be handed out a second time when the visibility timeout ends.
+
+    A visibility timeout set too short for that (below the longest task plus the slack) gets
+    half of it: such a setting trades duplicate runs of slow tasks for fast redelivery.
     """
     timeout = visibility_timeout(settings)
-    return float(max(timeout / 2, timeout - settings.task_time_limit - 60))
+    return float(max(timeout / 2, timeout - longest_task(settings) - SLACK))
 
 
 def stage_time_limits(settings: Settings) -> dict[str, tuple[float, float]]:
@@ -51,14 +64,22 @@ def stage_time_limits(settings: Settings) -> dict[str, tuple[float, float]]:
     return {"fetch": network, "poll": network, "clean": parse, "extract": parse, "store": network}
 
 
-# How long a producer (the CLI, a poll, a stage handing on to the next) keeps trying to send
-# while Redis is away, e.g. restarting: about two minutes, then the send fails loudly.
-PUBLISH_RETRY_POLICY = {
-    "max_retries": 60,
-    "interval_start": 0.5,
-    "interval_step": 0.5,
-    "interval_max": 2.0,
-}
+def publish_retry_policy(settings: Settings) -> dict[str, float]:
+    """How long a send keeps trying while Redis is away (restarting, say).
+
+    Stages send the next stage's message from inside their task, so the sending gives up well
+    before the shortest soft time limit, rather than being cut short by it; the task then fails
+    without acknowledging, as Redis is away, and its message comes back. Two minutes at most.
+    """
+    shortest = min(soft for soft, _ in stage_time_limits(settings).values())
+    patience = max(10.0, min(120.0, shortest / 2))
+    # Waits of 0.5, 1, 1.5, then 2 s each.
+    return {
+        "max_retries": int(4 + max(0.0, patience - 5) // 2),
+        "interval_start": 0.5,
+        "interval_step": 0.5,
+        "interval_max": 2.0,
+    }
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -86,7 +107,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         },
         "result_backend_transport_options": {"visibility_timeout": timeout},
         "task_publish_retry": True,
-        "task_publish_retry_policy": PUBLISH_RETRY_POLICY,
+        "task_publish_retry_policy": publish_retry_policy(settings),
         # Storing a result or an error must not fail the task when Redis blinks.
         "result_backend_always_retry": True,
         "result_backend_max_retries": 60,

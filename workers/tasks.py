@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -24,6 +25,7 @@ from redis import Redis
 
 from pipeline import sources, stages
 from pipeline.errors import (
+    DatabaseUnavailable,
     InvalidMessage,
     NewsflowError,
     Outage,
@@ -68,7 +70,14 @@ def _politeness_locked(settings: Settings) -> Politeness:
     global _politeness
     if _politeness is None:
         _politeness = Politeness(
-            redis=Redis.from_url(settings.broker_url),
+            # Timeouts, so that a Redis that has gone silent is an outage to wait out, not a
+            # fetch hanging until its time limit.
+            redis=Redis.from_url(
+                settings.broker_url,
+                socket_timeout=10,
+                socket_connect_timeout=5,
+                health_check_interval=30,
+            ),
             user_agent=settings.user_agent,
             default_rate=settings.host_rate,
         )
@@ -94,20 +103,28 @@ def run_stage(
     ``payload`` goes into the failure record, for ``newsflow failures retry``.
     """
     settings = get_settings()
-    kwargs = task.request.kwargs or {}
-    # Waiting for a host's rate limit, or for Redis or the database to come back, is no fault
-    # of the item: those retries are counted apart from its attempts.
-    waits = int(kwargs.get("waits", 0))
-    retries = task.request.retries - waits
-    attempts = retries + 1
+    request = task.request
+    kwargs = request.kwargs or {}
+    # Celery's retry count is the item's: waits (below) are sent again without raising it.
+    attempts = request.retries + 1
 
-    def wait(countdown: float, **state: Any) -> Retry:
-        # Celery counts every retry against max_retries; a wait always gets one more.
-        return task.retry(
-            countdown=min(countdown, longest_countdown(settings)),
-            max_retries=task.request.retries + 1,
-            kwargs={**kwargs, "waits": waits + 1, **state},
+    def wait(countdown: float, error: Exception, **state: Any) -> Retry:
+        """Come back later without spending an attempt: the host's rate limit, or Redis or
+        the database away, is no fault of the item (and a lost process is then still judged
+        by the item's own attempts)."""
+        countdown = min(countdown, longest_countdown(settings))
+        again = task.signature_from_request(
+            request, None, {**kwargs, **state}, countdown=countdown, retries=request.retries
         )
+        again.apply_async()
+        return Retry(exc=error, when=countdown, sig=again)
+
+    def dead_letter(error: BaseException) -> None:
+        """Record the failure for good; while the database cannot take the record, keep the
+        message (wait again) rather than let it go unrecorded."""
+        if _record(settings, stage, item, error, attempts, page_id, request.id, payload):
+            return
+        raise wait(OUTAGE_POLL, Exception(str(error)), **_outage_state(kwargs, restart=True))
 
     try:
         return call().model_dump(mode="json")
@@ -115,41 +132,55 @@ def run_stage(
         # Back exactly when the reserved slot begins, holding the reservation. A long queue
         # for one host can reserve a slot far ahead; a task woken early waits again for it.
         state = {"reserved": error.slot} if error.slot is not None else {}
-        raise wait(error.retry_after or 1.0, **state) from error
+        raise wait(error.retry_after or 1.0, error, **state) from error
     except Outage as error:
-        since = float(kwargs.get("outage_since") or time.time())
-        if time.time() - since < settings.outage_patience:
-            outages = int(kwargs.get("outages", 0))
+        outage = _outage_state(kwargs)
+        if time.time() - outage["outage_since"] < settings.outage_patience:
             # Back off, but look again at least every OUTAGE_POLL seconds: work should resume
             # soon after the database or Redis does.
-            countdown = min(backoff(outages, settings), OUTAGE_POLL)
+            countdown = min(backoff(outage["outages"] - 1, settings), OUTAGE_POLL)
             logger.warning(
                 "%s %s: %s; waiting %.1fs for it to return", stage, item, error, countdown
             )
-            raise wait(countdown, outages=outages + 1, outage_since=since) from error
-        _record(settings, stage, item, error, attempts, page_id, task.request.id, payload)
+            raise wait(countdown, error, **outage) from error
+        dead_letter(error)
         raise
     except TransientError as error:
-        if retries < settings.max_retries:
+        if request.retries < settings.max_retries:
             countdown = (
-                error.retry_after if error.retry_after is not None else backoff(retries, settings)
+                error.retry_after
+                if error.retry_after is not None
+                else backoff(request.retries, settings)
             )
             logger.warning("%s %s: %s; retry %d in %.1fs", stage, item, error, attempts, countdown)
             raise task.retry(
                 exc=error,
                 countdown=min(countdown, longest_countdown(settings)),
-                max_retries=settings.max_retries + waits,
+                max_retries=settings.max_retries,
             ) from error
-        _record(settings, stage, item, error, attempts, page_id, task.request.id, payload)
+        dead_letter(error)
         raise
     except SoftTimeLimitExceeded as error:
         limit = task.soft_time_limit or settings.task_soft_time_limit
         timeout = TimeLimit(f"{stage} of {item} took longer than its {limit:g}s limit")
-        _record(settings, stage, item, timeout, attempts, page_id, task.request.id, payload)
+        dead_letter(timeout)
         raise timeout from error
     except Exception as error:
-        _record(settings, stage, item, error, attempts, page_id, task.request.id, payload)
+        dead_letter(error)
         raise
+
+
+def _outage_state(kwargs: dict[str, Any], *, restart: bool = False) -> dict[str, Any]:
+    """Since when this task has been waiting out an outage, and how many times it has looked.
+
+    An outage seen again long after the last look is a new one: its patience starts afresh.
+    """
+    now = time.time()
+    last = float(kwargs.get("outage_seen") or 0)
+    fresh = restart or now - last > 4 * OUTAGE_POLL
+    since = now if fresh else float(kwargs.get("outage_since") or now)
+    outages = 1 if fresh else int(kwargs.get("outages") or 0) + 1
+    return {"outage_since": since, "outage_seen": now, "outages": outages}
 
 
 # The longest wait between two looks at whether the database or Redis is back.
@@ -165,7 +196,8 @@ def _record(
     page_id: int | None,
     task_id: str | None,
     payload: dict[str, Any] | None,
-) -> None:
+) -> bool:
+    """Write the failure record; False when the database cannot take it now."""
     logger.error("%s %s failed for good after %d attempt(s): %s", stage, item, attempts, error)
     try:
         stages.record_failure(
@@ -178,9 +210,17 @@ def _record(
             task_id=task_id,
             payload=payload,
         )
+    except DatabaseUnavailable as unavailable:
+        logger.warning("cannot record the failure of %s %s now: %s", stage, item, unavailable)
+        return False
     except Exception:
-        # The database may be what failed; the task's own FAILURE state still tells Flower.
+        # A record that cannot be written for another reason would fail the same way again;
+        # the task's own FAILURE state still tells Flower.
         logger.exception("could not record the failure of %s %s", stage, item)
+    return True
+
+
+_lost_recorded: deque[str | None] = deque(maxlen=1000)
 
 
 @task_failure.connect
@@ -199,6 +239,10 @@ def _record_lost_task(
     """
     if sender is None or not isinstance(exception, WorkerLostError | TimeLimitExceeded):
         return
+    # Celery reports a hard time limit twice (the pool's and the request's view of it).
+    if task_id in _lost_recorded:
+        return
+    _lost_recorded.append(task_id)
     stage = sender.name.removeprefix("newsflow.")
     if stage not in stages.STAGES:
         return
@@ -222,7 +266,7 @@ def _record_lost_task(
     else:
         error = WorkerLost(f"the process running {stage} of {item} died: {exception}")
     retries = getattr(sender.request, "retries", None) or 0
-    attempts = max(1, retries + 1 - int(kwargs.get("waits", 0)))
+    attempts = retries + 1
     _record(get_settings(), stage, item, error, attempts, page_id, task_id, payload)
 
 

@@ -56,7 +56,12 @@ def _create_engine(database_url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # A fetch worker runs dozens of threads; each holds at most one connection at a time.
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=64)
+    # A server that does not answer at all (a dropped route, not a refusal) is reported as
+    # unavailable after connect_timeout rather than hanging the task.
+    connect_args = {"connect_timeout": 10} if url.get_backend_name() == "postgresql" else {}
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=64, connect_args=connect_args
+    )
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

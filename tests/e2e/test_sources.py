@@ -182,12 +182,13 @@ def test_two_workers_keep_to_a_hosts_rate_and_to_its_robots_txt(
     assert "20 stored, 1 failed" in polled.stdout, polled.stdout + polled.stderr
     times = sorted(hit.at for hit in http_server.hits if hit.path.startswith("/story/"))
     assert len(times) == 20
-    # Five a second, by the server's clock: 20 requests span at least 19 intervals, and no
-    # 0.2 s window holds three (a single request may run late under load, so two
-    # neighbours can come closer than 0.2 s; a third never fits).
-    assert times[-1] - times[0] >= 19 * 0.2 * 0.95, times
-    triples = [later - earlier for earlier, later in zip(times, times[2:], strict=False)]
-    assert min(triples) >= 0.2, triples
+    # Five a second, by the server's clock: 20 requests span at least 19 intervals, and any
+    # eleven of them in a row at least ten. No request starts before its slot, but one may
+    # arrive late on a loaded machine (its neighbour then comes closer than 0.2 s), so each
+    # span allows one request half a second late; unlimited, the 20 would take well under 0.1 s.
+    assert times[-1] - times[0] >= 19 * 0.2 - 0.5, times
+    spans = [later - earlier for earlier, later in zip(times, times[10:], strict=False)]
+    assert min(spans) >= 10 * 0.2 - 0.5, spans
     assert http_server.count("/private/secret") == 0
     with session_scope(settings) as session:
         failure = session.exec(select(Failure).where(Failure.item == private)).one()
