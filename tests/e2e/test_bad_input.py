@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import os
+import random
 import subprocess
 import sys
 import threading
@@ -45,6 +46,9 @@ CHINESE = "市议会周一开会详细讨论了该计划，并同意继续进行
 # 镕 is in GBK but not in GB2312: browsers read a page declaring gb2312 as GBK.
 CHINESE_GBK = "朱镕基总理在会上发表讲话，强调了改革的重要性。"
 HTML = {"Content-Type": "text/html"}
+
+# Noise from a fixed seed: the same bytes on every run.
+NOISE = random.Random(20261127)
 
 
 def article(text: str, *, title: str = "Council agrees plan", meta: str = "") -> str:
@@ -129,10 +133,14 @@ def generated_cases() -> list[Case]:
         ),
         Case("/too-slow", [Reply(200, page, HTML, delay=2.5)], reason="timeout"),
         # Not text at all.
-        Case("/random-bytes", [Reply(200, os.urandom(50_000), HTML)], reason="unsupported_content"),
+        Case(
+            "/random-bytes",
+            [Reply(200, NOISE.randbytes(50_000), HTML)],
+            reason="unsupported_content",
+        ),
         Case(
             "/ole2-as-html",
-            [Reply(200, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + os.urandom(4000), HTML)],
+            [Reply(200, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + NOISE.randbytes(4000), HTML)],
             reason="unsupported_content",
         ),
         # Empty, and only markup.

@@ -72,6 +72,20 @@ def settled_broker(broker: redis_client.Redis, settings: Settings, total: int) -
     )
 
 
+def wait_settled(
+    broker: redis_client.Redis, settings: Settings, total: int, *workers: WorkerProcess
+) -> None:
+    """Wait until settled, or fail saying what was left where (and what the workers said)."""
+    try:
+        wait_until(lambda: settled_broker(broker, settings, total), timeout=150, interval=0.5)
+    except TimeoutError:
+        state = {queue: broker.llen(queue) for queue in QUEUES}
+        state["unacked"] = broker.hlen("unacked")
+        state["unacked_mutex_ttl"] = broker.ttl("unacked_mutex")
+        logs = "\n".join(worker.log()[-4000:] for worker in workers)
+        pytest.fail(f"not settled: {counts(settings)} stored, broker {state}\n{logs}")
+
+
 def newsflow(
     *arguments: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -115,7 +129,7 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
 ) -> None:
     # A short visibility timeout, so that the killed worker's messages come back within the test.
     fast_redelivery = {"NEWSFLOW_VISIBILITY_TIMEOUT": "8"}
-    urls = serve_stories(http_server, 200, delay=0.02)
+    urls = serve_stories(http_server, 200, delay=0.1)
     victim = start_worker(extra_env=fast_redelivery)
     survivor = start_worker(extra_env=fast_redelivery)
     send_all(urls)
@@ -132,9 +146,9 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
     assert in_flight, "the killed worker was running nothing; the test proves nothing"
     assert stored_at_kill < 200
 
-    start_worker(extra_env=fast_redelivery)  # "start it again"
+    restarted = start_worker(extra_env=fast_redelivery)  # "start it again"
     broker = redis_client.Redis.from_url(get_settings().broker_url)
-    wait_until(lambda: settled_broker(broker, settings, 200), timeout=180, interval=0.5)
+    wait_settled(broker, settings, 200, survivor, restarted)
     articles, distinct, failures = counts(settings)
     assert (articles, distinct, failures) == (200, 200, 0), survivor.log()[-3000:]
     assert stored_urls(settings) == sorted(urls)
@@ -144,6 +158,11 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
     # being inspected): redelivery repeats those, and nothing else.
     refetched = sum(http_server.count(f"/story/{index}") - 1 for index in range(200))
     assert refetched <= len(held) + 4
+    print(
+        f"\nkilled a worker holding {len(held)} task(s), {len(in_flight)} running, with "
+        f"{stored_at_kill} of 200 stored; in the end 200 stored, 0 failures, "
+        f"{refetched} page(s) fetched twice"
+    )
     assert survivor.alive()
 
 
@@ -208,17 +227,14 @@ def test_a_redis_restart_mid_run_loses_and_duplicates_nothing(
         assert producer.returncode == 0, output
         assert f"sent {total}" in output
         assert waiting > 0 and stored_at_restart < total, "Redis went down with nothing in flight"
-        try:
-            wait_until(lambda: settled_broker(broker, settings, total), timeout=150, interval=0.5)
-        except TimeoutError:
-            state = {queue: broker.llen(queue) for queue in QUEUES}
-            state["unacked"] = broker.hlen("unacked")
-            state["unacked_mutex_ttl"] = broker.ttl("unacked_mutex")
-            missing = sorted(set(urls) - set(stored_urls(settings)))
-            pytest.fail(f"{counts(settings)}, broker {state}, missing {missing}\n{worker.log()}")
+        wait_settled(broker, settings, total, worker)
         assert counts(settings) == (total, total, 0), worker.log()[-3000:]
         assert stored_urls(settings) == sorted(urls)
         assert worker.alive(), worker.log()[-3000:]
+        print(
+            f"\nRedis restarted with {waiting} message(s) queued or unacknowledged and "
+            f"{stored_at_restart} of {total} stored; in the end {total} stored, 0 failures"
+        )
     finally:
         producer.kill()
         worker.stop()
@@ -278,6 +294,7 @@ def test_store_tasks_wait_for_postgresql_to_return(
         [failure] = session.exec(select(Failure)).all()
     assert (failure.item, failure.reason) == (gone, "http_404")
     assert "cannot record the failure" in worker.log()
+    print(f"\n{worker.log().count('waiting')} waits while PostgreSQL was away; 15 stored, 1 404")
     assert "database_unavailable" in worker.log() or "unavailable" in worker.log()
     proxy.close()
     dispose_engines()
