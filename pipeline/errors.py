@@ -175,6 +175,12 @@ class WorkerLost(PermanentError):
     reason = "worker_lost"
 
 
+class MessageLost(NewsflowError):
+    """A page's chain stopped with no article and no failure: the broker lost a message."""
+
+    reason = "message_lost"
+
+
 class MalformedFeed(PermanentError):
     """Bytes that should be a feed or a sitemap but cannot be read as one."""
 
@@ -198,6 +204,7 @@ __all__ = [
     "InvalidMessage",
     "InvalidSource",
     "MalformedFeed",
+    "MessageLost",
     "NewsflowError",
     "NotFound",
     "Outage",

@@ -8,6 +8,7 @@ kept and returns the small record the next stage receives. Workers call them one
 from __future__ import annotations
 
 from contextlib import nullcontext
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,7 +17,7 @@ from . import clean as clean_module
 from . import extract as extract_module
 from . import fetch as fetch_module
 from .encoding import decode
-from .errors import EmptyDocument
+from .errors import EmptyDocument, MessageLost
 from .fetch import Kind
 from .models import Article, CleanedDocument, FeedEntry, PageRef, StoredRef
 from .politeness import Politeness
@@ -115,6 +116,30 @@ def run_local(source: str, settings: Settings, *, client: httpx.Client | None = 
             settings, stage=stage, item=item, error=error, page_id=page_id, payload=payload
         )
         raise
+
+
+def unfinished_pages(settings: Settings, *, older_than: float) -> list[PageRef]:
+    """Pages whose chain was lost on the way (see ``repository.unfinished_pages``), each
+    recorded as ``message_lost`` so that it is sent again once only: the record names it."""
+    before = datetime.now(UTC) - timedelta(seconds=older_than)
+    with session_scope(settings) as session:
+        pages = repository.unfinished_pages(session, before=before)
+        refs = [PageRef(page_id=page.id, url=page.url) for page in pages if page.id is not None]
+        for ref in refs:
+            repository.record_failure(
+                session,
+                stage="clean",
+                item=page_item(ref.page_id),
+                error=MessageLost(f"the chain of {ref.url} stopped after fetch; sent again"),
+                attempts=1,
+                raw_page_id=ref.page_id,
+                payload=page_payload(ref),
+            )
+        session.flush()
+        for failure in repository.list_failures(session, reason=MessageLost.reason):
+            if failure.raw_page_id in {ref.page_id for ref in refs} and failure.id is not None:
+                repository.mark_replayed(session, failure_id=failure.id)
+    return refs
 
 
 def fetch_payload(

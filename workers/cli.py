@@ -457,6 +457,31 @@ def parse_interval(text: str) -> int:
     return int(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
 
 
+@app.command()
+def reconcile(
+    older_than: Annotated[
+        float | None,
+        typer.Option(
+            help="Only pages fetched this many seconds ago or more; default: twice the "
+            "visibility timeout, after which Redis no longer redelivers by itself."
+        ),
+    ] = None,
+) -> None:
+    """Send on pages whose chain stopped after fetch with no article and no failure (a
+    message the broker lost). Each is recorded as `message_lost` and sent once. Beat runs
+    this every 15 minutes."""
+    from workers.config import visibility_timeout
+    from workers.tasks import page_chain
+
+    settings = get_settings()
+    _ready(settings)
+    if older_than is None:
+        older_than = 2.0 * visibility_timeout(settings)
+    refs = stages.unfinished_pages(settings, older_than=older_than)
+    _send({ref.url: (lambda ref=ref: page_chain(ref).apply_async()) for ref in refs})
+    console.print(f"sent on {len(refs)} unfinished page(s)")
+
+
 # --- failures ----------------------------------------------------------------------------------
 
 StageOption = Annotated[

@@ -127,6 +127,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             # Polling waits on the network, like fetching: the same queue and workers.
             task_name("poll"): {"queue": "fetch", "routing_key": "fetch"},
             task_name("dispatch"): {"queue": "fetch", "routing_key": "fetch"},
+            # A few queries and sends: light, beside the store tasks.
+            task_name("reconcile"): {"queue": "store", "routing_key": "store"},
         },
         "beat_schedule": beat_schedule(settings),
         "task_acks_late": True,

@@ -16,7 +16,7 @@ from pipeline.store import repository
 from pipeline.store.db import session_scope
 from pipeline.store.tables import Failure
 
-from .tasks import article_chain, clean, extract, store
+from .tasks import article_chain, page_chain
 
 
 def replay_chain(failure: Failure, settings: Settings) -> Any:
@@ -29,8 +29,7 @@ def replay_chain(failure: Failure, settings: Settings) -> Any:
             entry=FeedEntry.model_validate(entry) if entry else None,
             rate=payload.get("rate"),
         )
-    ref = _page_ref(failure, payload, settings)
-    return clean.s(ref.model_dump(mode="json")) | extract.s() | store.s()
+    return page_chain(_page_ref(failure, payload, settings))
 
 
 def _page_ref(failure: Failure, payload: dict[str, Any], settings: Settings) -> PageRef:

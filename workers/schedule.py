@@ -15,4 +15,10 @@ def beat_schedule(settings: Settings) -> dict[str, Any]:
             # A dispatch that waited in the queue past the next one is only a duplicate.
             "options": {"expires": 50},
         },
+        # Pages whose chain a lost message stopped (see workers.tasks.reconcile).
+        "reconcile-unfinished-pages": {
+            "task": "newsflow.reconcile",
+            "schedule": 900.0,
+            "options": {"expires": 850},
+        },
     }

@@ -40,7 +40,7 @@ from pipeline.politeness import Politeness
 from pipeline.settings import Settings, get_settings
 
 from .app import app
-from .config import longest_countdown, task_name
+from .config import longest_countdown, task_name, visibility_timeout
 
 logger = get_task_logger(__name__)
 Result = TypeVar("Result", bound=BaseModel)
@@ -372,6 +372,25 @@ def dispatch() -> int:
     return len(due)
 
 
+@app.task(name=task_name("reconcile"))
+def reconcile(older_than: float | None = None) -> int:
+    """Beat's sweep for pages whose chain a lost message stopped: send each on again, once.
+
+    By default only pages older than twice the visibility timeout: before that, Redis may
+    still hand a lost worker's message out again by itself.
+    """
+    settings = get_settings()
+    if older_than is None:
+        older_than = 2.0 * visibility_timeout(settings)
+    refs = stages.unfinished_pages(settings, older_than=older_than)
+    for ref in refs:
+        logger.warning(
+            "page %s (%s) stopped after fetch; sending it on again", ref.page_id, ref.url
+        )
+        page_chain(ref).apply_async()
+    return len(refs)
+
+
 @app.task(bind=True, name=task_name("clean"), ignore_result=True, throws=EXPECTED)
 def clean(self: Task, message: dict[str, Any], **_waiting: Any) -> dict[str, Any]:
     item, page_id = _item(message)
@@ -409,6 +428,11 @@ def store(self: Task, message: dict[str, Any], **_waiting: Any) -> dict[str, Any
         lambda: stages.store_stage(decode(Article, message), get_settings()),
         payload=_page_payload(message),
     )
+
+
+def page_chain(ref: PageRef) -> Any:
+    """Clean, extract and store for a page already fetched: its raw bytes are read again."""
+    return clean.s(ref.model_dump(mode="json")) | extract.s() | store.s()
 
 
 def article_chain(source: str, *, entry: FeedEntry | None = None, rate: float | None = None) -> Any:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import exists, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from ..errors import NewsflowError, NotFound, TransientError
@@ -224,6 +225,25 @@ def list_failures(
         statement = statement.where(col(Failure.resolved).is_(False))
     if limit is not None:
         statement = statement.limit(limit)
+    return list(session.exec(statement))
+
+
+def unfinished_pages(session: Session, *, before: datetime, limit: int = 1000) -> list[RawPage]:
+    """Pages fetched before ``before`` that no article came from and no failure names.
+
+    Their chain stopped on the way: a message lost by the broker. A page superseded by a newer
+    fetch of the same URL is not one of them.
+    """
+    newer = aliased(RawPage)
+    statement = (
+        select(RawPage)
+        .where(col(RawPage.fetched_at) < before)
+        .where(~exists().where(col(ArticleRow.raw_page_id) == RawPage.id))
+        .where(~exists().where(col(Failure.raw_page_id) == RawPage.id))
+        .where(~exists().where(col(newer.url) == RawPage.url, col(newer.id) > RawPage.id))
+        .order_by(col(RawPage.id))
+        .limit(limit)
+    )
     return list(session.exec(statement))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 import redis as redis_client
 from sqlalchemy.engine import make_url
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from pipeline.settings import Settings, get_settings
 from pipeline.store.db import dispose_engines, prepare_database, session_scope
@@ -47,11 +48,13 @@ def serve_stories(server: LocalServer, count: int, delay: float = 0.0) -> list[s
 
 
 def counts(settings: Settings) -> tuple[int, int, int]:
-    """(articles, distinct canonical URLs, failures) in the store."""
+    """(articles, distinct canonical URLs, open failures) in the store."""
     with session_scope(settings) as session:
         articles = session.exec(select(func.count()).select_from(ArticleRow)).one()
         distinct = session.exec(select(func.count(func.distinct(ArticleRow.url)))).one()
-        failures = session.exec(select(func.count()).select_from(Failure)).one()
+        failures = session.exec(
+            select(func.count()).select_from(Failure).where(col(Failure.resolved).is_(False))
+        ).one()
     return articles, distinct, failures
 
 
@@ -139,6 +142,9 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
     inspect = celery_app.control.inspect([hostname], timeout=2.0)
     in_flight = (inspect.active() or {}).get(hostname, [])
     held = in_flight + (inspect.reserved() or {}).get(hostname, [])
+    # Not at once: the worker has just answered us, and a kill that follows its own replies is
+    # not the random moment a real crash picks. Its queues are full, so it is still busy.
+    time.sleep(random.uniform(0.2, 0.6))
     # The whole worker at once, main process and pool, as the OOM killer or a power cut would.
     os.killpg(victim.process.pid, signal.SIGKILL)
     victim.process.wait(timeout=10)
@@ -148,20 +154,25 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
 
     restarted = start_worker(extra_env=fast_redelivery)  # "start it again"
     broker = redis_client.Redis.from_url(get_settings().broker_url)
+    # Kombu can lose a message taken off a queue by a worker killed before it noted it as
+    # unacknowledged; pages it stopped after fetch are sent on by the reconcile sweep.
+    wait_settled(broker, settings, 0, survivor, restarted)
+    swept = newsflow("reconcile", "--older-than", "0")
+    assert swept.returncode == 0, swept.stderr
     wait_settled(broker, settings, 200, survivor, restarted)
     articles, distinct, failures = counts(settings)
     assert (articles, distinct, failures) == (200, 200, 0), survivor.log()[-3000:]
     assert stored_urls(settings) == sorted(urls)
     with session_scope(settings) as session:
         assert session.exec(select(func.count()).select_from(RawPage)).one() == 200
-    # Work done twice is bounded by what the killed worker held (plus what it took on while
-    # being inspected): redelivery repeats those, and nothing else.
+    # Work done twice is bounded by what the killed worker can hold at once (two processes,
+    # each running one message and holding one more): redelivery repeats those, nothing else.
     refetched = sum(http_server.count(f"/story/{index}") - 1 for index in range(200))
-    assert refetched <= len(held) + 4
+    assert refetched <= 4
     print(
         f"\nkilled a worker holding {len(held)} task(s), {len(in_flight)} running, with "
         f"{stored_at_kill} of 200 stored; in the end 200 stored, 0 failures, "
-        f"{refetched} page(s) fetched twice"
+        f"{refetched} page(s) fetched twice; reconcile: {swept.stdout.strip()}"
     )
     assert survivor.alive()
 
@@ -421,3 +432,38 @@ def test_a_task_whose_process_dies_every_time_is_recorded_as_worker_lost(
     assert failure.attempts == 2  # NEWSFLOW_MAX_RETRIES=1
     assert failure.payload and failure.payload["source"] == slow
     assert worker.alive()
+
+
+def test_reconcile_sends_on_a_page_whose_chain_was_lost_once_only(
+    start_worker: Callable[..., WorkerProcess],
+    celery_app: Any,
+    settings: Settings,
+    http_server: LocalServer,
+) -> None:
+    from pipeline import stages
+    from pipeline.errors import EmptyDocument
+
+    stopped = http_server.route("/stopped", Reply(200, story(5), HTML))
+    finished = http_server.route("/finished", Reply(200, story(6), HTML))
+    failed = http_server.route(
+        "/failed", Reply(200, b"<html><body><nav>x</nav></body></html>", HTML)
+    )
+    # As if the broker had lost the clean message after the fetch: a page and nothing else.
+    stages.fetch_stage(stopped, settings)
+    stages.run_local(finished, settings)
+    with pytest.raises(EmptyDocument):
+        stages.run_local(failed, settings)  # recorded as a failure
+    start_worker()
+
+    swept = newsflow("reconcile", "--older-than", "0")
+    assert "sent on 1 unfinished page" in swept.stdout, swept.stdout + swept.stderr
+    wait_until(lambda: stopped in stored_urls(settings), timeout=60)
+    assert newsflow("reconcile", "--older-than", "0").stdout.strip().startswith("sent on 0")
+    assert sorted(stored_urls(settings)) == sorted([stopped, finished])
+    assert http_server.count("/stopped") == 1  # sent on from its stored page, not refetched
+    [lost] = [
+        row
+        for row in json.loads(newsflow("failures", "list", "--all", "--json").stdout)
+        if row["reason"] == "message_lost"
+    ]
+    assert lost["resolved"] and lost["stage"] == "clean"
