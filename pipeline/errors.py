@@ -88,6 +88,15 @@ class BrokerUnavailable(Outage):
     reason = "broker_unavailable"
 
 
+class MessageLost(TransientError):
+    """A page's chain stopped with no article and no failure: the broker lost a message.
+
+    Sending the page on again is all it takes (``newsflow reconcile`` does).
+    """
+
+    reason = "message_lost"
+
+
 class Throttled(TransientError):
     """The host's rate limit says not yet: try again after ``retry_after`` seconds.
 
@@ -173,12 +182,6 @@ class WorkerLost(PermanentError):
     """The process running the stage died (killed, out of memory) on every attempt."""
 
     reason = "worker_lost"
-
-
-class MessageLost(NewsflowError):
-    """A page's chain stopped with no article and no failure: the broker lost a message."""
-
-    reason = "message_lost"
 
 
 class MalformedFeed(PermanentError):
