@@ -134,23 +134,17 @@ def unfinished_pages(settings: Settings, *, older_than: float) -> list[PageRef]:
                 attempts=1,
                 raw_page_id=ref.page_id,
                 payload=page_payload(ref),
+                resolved=True,  # a trace of what happened; it reopens if the page fails
             )
-        session.flush()
-        for failure in repository.list_failures(session, reason=MessageLost.reason):
-            if failure.raw_page_id in {ref.page_id for ref in refs} and failure.id is not None:
-                repository.mark_replayed(session, failure_id=failure.id)
     return refs
 
 
 def fetch_payload(
-    source: str, entry: FeedEntry | None = None, rate: float | None = None
+    source: str, entry: dict[str, Any] | None = None, rate: float | None = None
 ) -> dict[str, Any]:
-    """What a replay of a failed fetch sends again: the source, and the feed's word on it."""
-    return {
-        "source": source,
-        "entry": entry.model_dump(mode="json") if entry is not None else None,
-        "rate": rate,
-    }
+    """What a replay of a failed fetch sends again: the source, and the feed's word on it
+    (the entry as its task message carries it)."""
+    return {"source": source, "entry": entry, "rate": rate}
 
 
 def page_payload(ref: PageRef) -> dict[str, Any]:

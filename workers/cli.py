@@ -470,16 +470,12 @@ def reconcile(
     """Send on pages whose chain stopped after fetch with no article and no failure (a
     message the broker lost). Each is recorded as `message_lost` and sent once. Beat runs
     this every 15 minutes."""
-    from workers.config import visibility_timeout
-    from workers.tasks import page_chain
+    from workers.tasks import send_unfinished
 
     settings = get_settings()
     _ready(settings)
-    if older_than is None:
-        older_than = 2.0 * visibility_timeout(settings)
-    refs = stages.unfinished_pages(settings, older_than=older_than)
-    _send({ref.url: (lambda ref=ref: page_chain(ref).apply_async()) for ref in refs})
-    console.print(f"sent on {len(refs)} unfinished page(s)")
+    [count] = _send({"reconcile": lambda: send_unfinished(settings, older_than)}).values()
+    console.print(f"sent on {count} unfinished page(s)")
 
 
 # --- failures ----------------------------------------------------------------------------------

@@ -251,10 +251,7 @@ def _record_lost_task(
     if stage == "fetch":
         source = str(args[0] if args else kwargs.get("source"))
         item, page_id = source, None
-        payload = stages.fetch_payload(source) | {
-            "entry": kwargs.get("entry"),
-            "rate": kwargs.get("rate"),
-        }
+        payload = stages.fetch_payload(source, kwargs.get("entry"), kwargs.get("rate"))
     else:
         message = args[0] if args else kwargs.get("message")
         item, page_id = _item(message)
@@ -329,7 +326,7 @@ def fetch(
             entry=decode(FeedEntry, entry) if entry is not None else None,
             reserved=reserved,
         ),
-        payload=stages.fetch_payload(str(source)) | {"entry": entry, "rate": rate},
+        payload=stages.fetch_payload(str(source), entry, rate),
     )
 
 
@@ -374,12 +371,16 @@ def dispatch() -> int:
 
 @app.task(name=task_name("reconcile"))
 def reconcile(older_than: float | None = None) -> int:
-    """Beat's sweep for pages whose chain a lost message stopped: send each on again, once.
+    """Beat's sweep for pages whose chain a lost message stopped: send each on again, once."""
+    return send_unfinished(get_settings(), older_than)
+
+
+def send_unfinished(settings: Settings, older_than: float | None = None) -> int:
+    """Send on the pages a lost message stopped after fetch; how many there were.
 
     By default only pages older than twice the visibility timeout: before that, Redis may
     still hand a lost worker's message out again by itself.
     """
-    settings = get_settings()
     if older_than is None:
         older_than = 2.0 * visibility_timeout(settings)
     refs = stages.unfinished_pages(settings, older_than=older_than)

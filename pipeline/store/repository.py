@@ -158,6 +158,7 @@ def record_failure(
     raw_page_id: int | None = None,
     task_id: str | None = None,
     payload: dict[str, Any] | None = None,
+    resolved: bool = False,
 ) -> None:
     """Record (or update) the failure of ``stage`` on ``item``, with its reason and attempts.
 
@@ -175,7 +176,7 @@ def record_failure(
         "attempts": attempts,
         "task_id": task_id,
         "last_seen": now,
-        "resolved": False,
+        "resolved": resolved,
     }
     if payload is not None:
         values["payload"] = payload
