@@ -190,6 +190,13 @@ class MalformedFeed(PermanentError):
     reason = "malformed_feed"
 
 
+class InvalidRequest(PermanentError):
+    """An operator's setting or option that cannot be followed (an unknown version, a bad
+    schedule); said at once, with what would be accepted."""
+
+    reason = "invalid_request"
+
+
 class SchemaError(PermanentError):
     """The database schema is not the one this code expects."""
 
@@ -205,6 +212,7 @@ __all__ = [
     "FetchTimeout",
     "HTTPStatus",
     "InvalidMessage",
+    "InvalidRequest",
     "InvalidSource",
     "MalformedFeed",
     "MessageLost",

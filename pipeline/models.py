@@ -158,3 +158,5 @@ class StoredRef(Record):
     article_id: int
     canonical_url: str
     created: bool
+    changed: tuple[str, ...] = Field((), description="Fields this store changed in a stored row.")
+    duplicate_of: int | None = Field(None, description="The first-seen original it repeats.")

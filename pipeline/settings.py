@@ -105,6 +105,24 @@ class Settings(BaseSettings):
         "acknowledging it; default: longer than the longest task and retry wait.",
     )
 
+    reprocess_schedule: str = Field(
+        "0 3 * * *",
+        description="When beat reprocesses articles an older extractor produced: a crontab "
+        "line (UTC) or a number of seconds; `off` turns it off.",
+    )
+    reprocess_batch: int = Field(
+        10000, description="Most articles one scheduled reprocessing run sends to the queues."
+    )
+
+    metrics_address: str = Field(
+        "127.0.0.1", description="Address a worker's Prometheus endpoint listens on."
+    )
+    metrics_port: int = Field(
+        9540,
+        description="Port of a worker's Prometheus endpoint (`/metrics`); 0 turns it off. "
+        "Workers sharing a host need one port each.",
+    )
+
     flower_address: str = Field("127.0.0.1", description="Address Flower listens on.")
     flower_port: int = Field(5555, description="Port Flower listens on.")
 

@@ -53,7 +53,9 @@ def fetch_stage(
             )
     page = fetch_module.fetch(source, settings, client=client)
     with session_scope(settings) as session:
-        page_id = repository.save_raw_page(session, page=page)
+        page_id = repository.save_raw_page(
+            session, page=page, entry=entry.model_dump(mode="json") if entry else None
+        )
         repository.resolve_failures(session, stage="fetch", item=source)
     return PageRef(page_id=page_id, url=page.url, entry=entry)
 
@@ -80,9 +82,10 @@ def extract_stage(document: CleanedDocument, settings: Settings) -> Article:
 
 
 def store_stage(article: Article, settings: Settings) -> StoredRef:
-    """Upsert the article by its canonical URL."""
+    """Upsert the article by its canonical URL, linked to the original it duplicates."""
     with session_scope(settings) as session:
         stored = repository.upsert_article(session, article=article)
+        repository.note_extractor_version(session, version=article.extractor_version)
         if article.page_id is not None:
             for stage in ("clean", "extract", "store"):
                 repository.resolve_failures(session, stage=stage, item=page_item(article.page_id))
@@ -124,7 +127,11 @@ def unfinished_pages(settings: Settings, *, older_than: float) -> list[PageRef]:
     before = datetime.now(UTC) - timedelta(seconds=older_than)
     with session_scope(settings) as session:
         pages = repository.unfinished_pages(session, before=before)
-        refs = [PageRef(page_id=page.id, url=page.url) for page in pages if page.id is not None]
+        refs = [
+            PageRef.model_validate({"page_id": page.id, "url": page.url, "entry": page.entry})
+            for page in pages
+            if page.id is not None
+        ]
         for ref in refs:
             repository.record_failure(
                 session,

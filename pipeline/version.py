@@ -13,15 +13,27 @@ from pathlib import Path
 
 __version__ = "0.1.0"
 
+# Everything that shapes a stored article from a raw page, duplicate detection included.
 _EXTRACTOR_MODULES = (
+    "encoding.py",
     "clean.py",
     "plaintext.py",
+    "body.py",
+    "words.py",
     "extract.py",
     "metadata.py",
-    "encoding.py",
+    "bylines.py",
     "urls.py",
+    "dedup.py",
 )
-_EXTRACTOR_LIBRARIES = ("trafilatura", "htmldate", "py3langid", "lxml", "charset-normalizer")
+_EXTRACTOR_LIBRARIES = (
+    "trafilatura",
+    "htmldate",
+    "py3langid",
+    "lxml",
+    "charset-normalizer",
+    "datasketch",
+)
 
 
 @lru_cache(maxsize=1)

@@ -58,6 +58,25 @@ def wait_until(condition: Callable[[], Any], timeout: float, interval: float = 0
         time.sleep(interval)
 
 
+def newsflow(
+    *arguments: str,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float = 240,
+) -> subprocess.CompletedProcess[str]:
+    """The ``newsflow`` command as a user runs it: a subprocess with the test's environment,
+    wide enough that no table wraps."""
+    return subprocess.run(
+        [sys.executable, "-m", "workers.cli", *arguments],
+        cwd=ROOT,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=timeout,
+    )
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     if not CORPUS.is_dir():
@@ -198,6 +217,8 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, s
         "NEWSFLOW_ALLOW_PRIVATE_NETWORKS": "true",
         # One test server stands for many sites; tests of politeness set their own rate.
         "NEWSFLOW_HOST_RATE": "200",
+        # Test workers serve no metrics unless a test asks: they would all want port 9540.
+        "NEWSFLOW_METRICS_PORT": "0",
     }
     for name in list(os.environ):
         if (

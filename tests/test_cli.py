@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,23 +12,11 @@ from pipeline.models import ARTICLE_KEYS
 from pipeline.settings import Settings
 from pipeline.store import repository
 from pipeline.store.db import session_scope
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import SAMPLES, newsflow
 from workers.cli import app, expand_sources
 
 runner = CliRunner()
 SEED = SAMPLES / "libya-talks-seed.txt"
-
-
-def newsflow(*arguments: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "workers.cli", *arguments],
-        cwd=ROOT,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        input=stdin,
-        timeout=120,
-    )
 
 
 def test_extract_prints_the_seed_as_json_without_a_database_or_broker(env: dict[str, str]) -> None:
@@ -68,10 +54,13 @@ def test_local_ingest_then_articles_and_article(settings: Settings) -> None:
     assert result.exit_code == 0, result.output
     listed = runner.invoke(app, ["articles", "--json"])
     articles = json.loads(listed.stdout)
-    assert len(articles) == 2 and all(tuple(item) == ARTICLE_KEYS for item in articles)
+    # A stored article adds the original it duplicates (none here) to the article's keys.
+    stored_keys = (*ARTICLE_KEYS, "duplicate_of")
+    assert len(articles) == 2 and all(tuple(item) == stored_keys for item in articles)
+    assert all(item["duplicate_of"] is None for item in articles)
     seed = next(item for item in articles if item["title"].startswith("Libya Talks"))
     shown = runner.invoke(app, ["article", str(seed["id"]), "--json"])
-    assert json.loads(shown.stdout) == seed
+    assert json.loads(shown.stdout) == seed | {"duplicates": []}
     again = runner.invoke(app, ["ingest", "--local", str(SEED)])
     assert again.exit_code == 0
     assert len(json.loads(runner.invoke(app, ["articles", "--json"]).stdout)) == 2
@@ -120,20 +109,9 @@ def test_sources_expand_folders_and_stdin(tmp_path: Path, monkeypatch: object) -
 
 
 def test_ingest_without_a_broker_says_what_to_do(settings: Settings, monkeypatch: object) -> None:
-    result = newsflow_env({"NEWSFLOW_BROKER_URL": "redis://127.0.0.1:1/0"}, "ingest", str(SEED))
+    result = newsflow("ingest", str(SEED), env={"NEWSFLOW_BROKER_URL": "redis://127.0.0.1:1/0"})
     assert result.returncode == 1
     assert "--local" in result.stderr
-
-
-def newsflow_env(extra: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "workers.cli", *arguments],
-        cwd=ROOT,
-        env={**os.environ, **extra},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_db_commands(settings: Settings) -> None:

@@ -14,7 +14,7 @@ from .broker import use_for_redis_urls
 from .config import celery_config
 
 use_for_redis_urls()
-app = Celery("newsflow", include=["workers.tasks"])
+app = Celery("newsflow", include=["workers.tasks", "workers.reprocess"])
 app.config_from_object(celery_config(get_settings()))
 
 

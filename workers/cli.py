@@ -9,7 +9,9 @@ import re
 import socket
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,6 +29,7 @@ from pipeline.models import article_json
 from pipeline.settings import Settings, get_settings
 from pipeline.store import repository
 from pipeline.store.db import prepare_database, schema_state, session_scope, upgrade
+from pipeline.version import extractor_version
 
 app = typer.Typer(
     name="newsflow",
@@ -306,6 +309,9 @@ def _print_article(data: dict[str, Any]) -> None:
         ("language", data["language"]),
         ("site", data["site_name"]),
         ("words", data["word_count"]),
+        ("duplicate of", data.get("duplicate_of")),
+        ("duplicates", ", ".join(map(str, data.get("duplicates") or ()))),
+        ("extractor", data["extractor_version"]),
     ]
     for name, value in facts:
         if value:
@@ -317,25 +323,30 @@ def _print_article(data: dict[str, Any]) -> None:
 @app.command()
 def articles(
     limit: Annotated[int, typer.Option(min=1, help="How many, most recently stored first.")] = 20,
+    unique: Annotated[
+        bool, typer.Option("--unique", help="Hide duplicates: originals only.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
 ) -> None:
-    """List stored articles."""
+    """List stored articles; a duplicate names its first-seen original (`duplicate_of`)."""
     settings = get_settings()
     _ready(settings)
     with session_scope(settings) as session:
-        rows = repository.list_articles(session, limit=limit)
-        items = [article_json(repository.row_to_article(row), article_id=row.id) for row in rows]
-        total = repository.count_articles(session)
+        rows = repository.list_articles(session, limit=limit, unique=unique)
+        items = [_stored_json(row) for row in rows]
+        total = repository.count_articles(session, unique=unique)
     if as_json:
         typer.echo(json.dumps(items, ensure_ascii=False, indent=2))
         return
-    table = Table(title=f"articles ({len(items)} of {total})")
+    kind = "unique articles" if unique else "articles"
+    table = Table(title=f"{kind} ({len(items)} of {total})")
     for column in ("id", "title", "published", "lang", "words", "url"):
         table.add_column(column, overflow="fold")
     for item in items:
+        copy = f" [dim](duplicate of {item['duplicate_of']})" if item["duplicate_of"] else ""
         table.add_row(
             str(item["id"]),
-            item["title"] or "",
+            (item["title"] or "") + copy,
             (item["published_at"] or "")[:10],
             item["language"] or "",
             str(item["word_count"]),
@@ -356,11 +367,19 @@ def article(
             row = repository.get_article(session, article_id=article_id)
         except NewsflowError as error:
             raise _fail(str(error)) from error
-        data = article_json(repository.row_to_article(row), article_id=row.id)
+        data = _stored_json(row)
+        data["duplicates"] = repository.duplicates_of(session, article_id=article_id)
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         _print_article(data)
+
+
+def _stored_json(row: Any) -> dict[str, Any]:
+    """A stored article as printed: its fields, and the original it duplicates (if any)."""
+    return article_json(repository.row_to_article(row), article_id=row.id) | {
+        "duplicate_of": row.duplicate_of
+    }
 
 
 @app.command()
@@ -374,8 +393,16 @@ def worker(
     ] = None,
     loglevel: Annotated[str, typer.Option(help="Log level.")] = "info",
     hostname: Annotated[str | None, typer.Option(help="Worker name, as Flower shows it.")] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Port of this worker's Prometheus endpoint; 0 turns it off."),
+    ] = None,
 ) -> None:
     """Run a worker: prefork for the CPU stages, many threads for a fetch-only worker."""
+    if metrics_port is not None:
+        # Read by the worker through its settings, like every other setting.
+        os.environ["NEWSFLOW_METRICS_PORT"] = str(metrics_port)
+        get_settings.cache_clear()
     from workers.app import app as celery_app
 
     names = [name.strip() for name in queues.split(",") if name.strip()]
@@ -406,6 +433,21 @@ def worker(
             "--task-events",
         ]
     )
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The whole pipeline on one screen: queues, workers, throughput, failures, sources."""
+    from workers.status import collect, render
+
+    _ready(get_settings())
+    report = collect(get_settings())
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        render(report, console)
 
 
 @app.command()
@@ -476,6 +518,148 @@ def reconcile(
     _ready(settings)
     [count] = _send({"reconcile": lambda: send_unfinished(settings, older_than)}).values()
     console.print(f"sent on {count} unfinished page(s)")
+
+
+@app.command()
+def reprocess(
+    everything: Annotated[
+        bool, typer.Option("--all", help="Every article, whatever extractor made it.")
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(metavar="DATE", help="Only articles first stored on or after DATE (ISO)."),
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(help="Only a source's articles (its id or URL), or a site's (host name)."),
+    ] = None,
+    older_than_version: Annotated[
+        str | None,
+        typer.Option(
+            metavar="V", help="Only articles made by extractor versions first seen before V."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be reprocessed; send nothing.")
+    ] = False,
+    wait: Annotated[
+        bool,
+        typer.Option("--wait", help="Show progress, then which fields changed in how many."),
+    ] = False,
+    timeout: Annotated[
+        float | None, typer.Option(help="With --wait: give up waiting after this many seconds.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many articles.")] = None,
+) -> None:
+    """Run clean, extract and store again on stored raw pages (never refetching), through the
+    queues. By default: the articles an older extractor made. Each keeps its id."""
+    from pipeline.reprocess import Selection, backlog
+    from workers.reprocess import send
+
+    settings = get_settings()
+    _ready(settings)
+    selection = Selection(
+        everything=everything,
+        older_than_version=older_than_version,
+        since=_parse_since(since) if since else None,
+        source=source,
+    )
+    try:
+        counts = backlog(settings, selection)
+    except NewsflowError as error:
+        raise _fail(str(error)) from error
+    orphans = counts.pop("(no stored page)", 0)
+    total = min(sum(counts.values()), limit or sys.maxsize)
+    console.print(f"this extractor: {extractor_version()}")
+    table = Table(title="selected")
+    table.add_column("made by extractor")
+    table.add_column("articles", justify="right")
+    for version, count in counts.items():
+        table.add_row(version, str(count))
+    if counts:
+        console.print(table)
+    if orphans:
+        errors.print(f"[yellow]{orphans} selected article(s) have no stored page[/yellow]: skipped")
+    if dry_run or not total:
+        console.print(f"{'would reprocess' if dry_run else 'nothing to reprocess:'} {total}")
+        return
+    results: list[Any] = []
+    with _progress() as progress:
+        task = progress.add_task("sending", total=total)
+
+        def sent(_target: Any, result: Any) -> None:
+            results.append(result)
+            progress.advance(task)
+
+        _send({"reprocess": lambda: send(settings, selection, limit=limit, sent=sent)})
+    console.print(f"sent {len(results)} article(s) for reprocessing")
+    if wait:
+        _print_reprocessed(_await_reprocessed(results, timeout))
+
+
+def _parse_since(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise typer.BadParameter(f"{text!r} is not a date like 2026-11-01") from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _await_reprocessed(results: list[Any], timeout: float | None) -> list[Any]:
+    """Follow the chains with a progress bar until each is stored or failed (or time is up)."""
+    from workers.reprocess import Outcome, outcomes
+
+    final: list[Outcome | None] = [None] * len(results)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with _progress() as progress:
+        task = progress.add_task("reprocess", total=len(results))
+        while True:
+            pending = [index for index, outcome in enumerate(final) if outcome is None]
+            if not pending or (deadline is not None and time.monotonic() > deadline):
+                break
+            for index, outcome in zip(
+                pending, outcomes([results[index] for index in pending]), strict=True
+            ):
+                if outcome.status != "pending":
+                    final[index] = outcome
+                    progress.advance(task)
+            time.sleep(0.3)
+    return [outcome or Outcome("pending") for outcome in final]
+
+
+def _print_reprocessed(outcomes: list[Any]) -> None:
+    """Which fields changed in how many articles; what failed and why."""
+    stored = [outcome for outcome in outcomes if outcome.status == "stored"]
+    changed = Counter(field for outcome in stored for field in outcome.changed)
+    unchanged = sum(not outcome.changed for outcome in stored)
+    console.print(
+        f"reprocessed {len(stored)} article(s): {len(stored) - unchanged} changed, "
+        f"{unchanged} unchanged"
+    )
+    if changed:
+        table = Table(title="fields changed")
+        table.add_column("field")
+        table.add_column("articles", justify="right")
+        for field, count in changed.most_common():
+            table.add_row(field, str(count))
+        console.print(table)
+    failed = [outcome for outcome in outcomes if outcome.status == "failed"]
+    pending = sum(outcome.status == "pending" for outcome in outcomes)
+    if failed:
+        reasons: Counter[str] = Counter()
+        with session_scope(get_settings()) as session:
+            for outcome in failed:
+                record = repository.failure_for_task(session, task_id=outcome.failed_task)
+                reasons[record.reason if record else "unknown"] += 1
+        console.print(
+            f"[red]{len(failed)} failed[/red] ("
+            + ", ".join(f"{reason}: {count}" for reason, count in reasons.most_common())
+            + "); the stored articles are kept as they were; see `newsflow failures list`"
+        )
+    if pending:
+        console.print(f"[yellow]{pending} not finished[/yellow] when --timeout ran out")
+    if failed or pending:
+        raise typer.Exit(1)
 
 
 # --- failures ----------------------------------------------------------------------------------

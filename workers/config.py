@@ -129,6 +129,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             task_name("dispatch"): {"queue": "fetch", "routing_key": "fetch"},
             # A few queries and sends: light, beside the store tasks.
             task_name("reconcile"): {"queue": "store", "routing_key": "store"},
+            task_name("reprocess"): {"queue": "store", "routing_key": "store"},
         },
         "beat_schedule": beat_schedule(settings),
         "task_acks_late": True,

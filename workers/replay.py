@@ -43,7 +43,9 @@ def _page_ref(failure: Failure, payload: dict[str, Any], settings: Settings) -> 
         )
     with session_scope(settings) as session:
         page = repository.get_raw_page(session, page_id=failure.raw_page_id)
-        return PageRef(page_id=failure.raw_page_id, url=page.url)
+        return PageRef.model_validate(
+            {"page_id": failure.raw_page_id, "url": page.url, "entry": page.entry}
+        )
 
 
 def replay(failure: Failure, settings: Settings) -> Any:

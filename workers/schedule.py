@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery.schedules import crontab
+
+from pipeline.errors import InvalidRequest
 from pipeline.settings import Settings
 
 
 def beat_schedule(settings: Settings) -> dict[str, Any]:
-    return {
+    schedule: dict[str, Any] = {
         "dispatch-due-sources": {
             "task": "newsflow.dispatch",
             "schedule": 60.0,
@@ -22,3 +25,43 @@ def beat_schedule(settings: Settings) -> dict[str, Any]:
             "options": {"expires": 850},
         },
     }
+    reprocessing = reprocess_schedule(settings.reprocess_schedule)
+    if reprocessing is not None:
+        # Articles an older extractor produced (see workers.reprocess).
+        schedule["reprocess-outdated-articles"] = {
+            "task": "newsflow.reprocess",
+            "schedule": reprocessing,
+        }
+    return schedule
+
+
+def reprocess_schedule(text: str) -> crontab | float | None:
+    """``NEWSFLOW_REPROCESS_SCHEDULE``: a crontab line (UTC), a number of seconds, or off."""
+    value = text.strip()
+    if value.lower() in {"off", "none", "never", ""}:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        if seconds <= 0:
+            raise InvalidRequest(f"NEWSFLOW_REPROCESS_SCHEDULE must be positive, not {text!r}")
+        return seconds
+    fields = value.split()
+    if len(fields) != 5:
+        raise InvalidRequest(
+            f"NEWSFLOW_REPROCESS_SCHEDULE {text!r} is neither a crontab line "
+            "(minute hour day month weekday) nor a number of seconds"
+        )
+    minute, hour, day, month, weekday = fields
+    try:
+        return crontab(
+            minute=minute,
+            hour=hour,
+            day_of_month=day,
+            month_of_year=month,
+            day_of_week=weekday,
+        )
+    except ValueError as error:
+        raise InvalidRequest(f"NEWSFLOW_REPROCESS_SCHEDULE {text!r}: {error}") from error

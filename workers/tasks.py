@@ -39,6 +39,7 @@ from pipeline.models import Article, CleanedDocument, FeedEntry, PageRef
 from pipeline.politeness import Politeness
 from pipeline.settings import Settings, get_settings
 
+from . import metrics
 from .app import app
 from .config import longest_countdown, task_name, visibility_timeout
 
@@ -117,6 +118,7 @@ def run_stage(
             request, None, {**kwargs, **state}, countdown=countdown, retries=request.retries
         )
         again.apply_async()
+        metrics.count(stage, "waited")
         return Retry(exc=error, when=countdown, sig=again)
 
     def dead_letter(error: BaseException) -> None:
@@ -127,7 +129,10 @@ def run_stage(
         raise wait(OUTAGE_POLL, Exception(str(error)), **_outage_state(kwargs, restart=True))
 
     try:
-        return call().model_dump(mode="json")
+        with metrics.timed(stage):
+            result = call()
+        metrics.count(stage, "ok")
+        return result.model_dump(mode="json")
     except Throttled as error:
         # Back exactly when the reserved slot begins, holding the reservation. A long queue
         # for one host can reserve a slot far ahead; a task woken early waits again for it.
@@ -153,6 +158,7 @@ def run_stage(
                 else backoff(request.retries, settings)
             )
             logger.warning("%s %s: %s; retry %d in %.1fs", stage, item, error, attempts, countdown)
+            metrics.count(stage, "retried")
             raise task.retry(
                 exc=error,
                 countdown=min(countdown, longest_countdown(settings)),
@@ -217,6 +223,7 @@ def _record(
         # A record that cannot be written for another reason would fail the same way again;
         # the task's own FAILURE state still tells Flower.
         logger.exception("could not record the failure of %s %s", stage, item)
+    metrics.count(stage, "failed")
     return True
 
 

@@ -16,17 +16,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from .. import dedup
 from ..errors import NewsflowError, NotFound, TransientError
 from ..fetch import FetchedPage
 from ..models import ARTICLE_KEYS, Article, StoredRef
-from .tables import ArticleRow, Failure, RawPage, SeenUrl, Source
+from . import duplicates
+from .tables import ArticleRow, ExtractorVersion, Failure, RawPage, SeenUrl, Source
 
 # The article's own fields as stored; the row adds its id and keys on the canonical URL.
 _ARTICLE_FIELDS = tuple(key for key in ARTICLE_KEYS if key not in {"id", "canonical_url"})
 
 
-def save_raw_page(session: Session, *, page: FetchedPage) -> int:
-    """Keep the fetched bytes; the same bytes from the same URL are stored once."""
+def save_raw_page(
+    session: Session, *, page: FetchedPage, entry: dict[str, Any] | None = None
+) -> int:
+    """Keep the fetched bytes, with what the feed said of them (``entry``); the same bytes
+    from the same URL are stored once."""
     sha256 = page.sha256
     existing = _raw_page_id(session, url=page.url, sha256=sha256)
     if existing is not None:
@@ -43,6 +48,7 @@ def save_raw_page(session: Session, *, page: FetchedPage) -> int:
         size=len(page.content),
         content=page.content,
         fetched_at=page.fetched_at,
+        entry=entry,
     )
     try:
         with session.begin_nested():
@@ -70,36 +76,105 @@ def get_raw_page(session: Session, *, page_id: int) -> RawPage:
 
 
 def upsert_article(session: Session, *, article: Article) -> StoredRef:
-    """Insert the article, or update the row with the same canonical URL in place."""
+    """Insert the article, or update the row with the same canonical URL in place, linking it
+    to the first-seen original it duplicates (if any).
+
+    A page stored again under another canonical URL (a reprocessed page whose canonical link
+    is now read differently) updates its own row, so the article keeps its id.
+    """
     canonical_url = article.canonical_url or article.url
     if not canonical_url:
         raise ValueError("an article needs a URL to be stored")
+    fingerprint = dedup.fingerprint(article.body)
     values = _article_values(article)
+    values["body_hash"] = fingerprint.body_hash if fingerprint.comparable else None
+    duplicates.lock(session, fingerprint)
+    before = _stored(session, canonical_url=canonical_url, page_id=article.page_id)
     now = datetime.now(UTC)
-    existing = session.exec(
-        select(ArticleRow.id).where(ArticleRow.canonical_url == canonical_url)
-    ).first()
     table = ArticleRow.__table__  # type: ignore[attr-defined]
-    statement = _insert(session)(ArticleRow).values(
-        canonical_url=canonical_url, created_at=now, updated_at=now, **values
-    )
-    # ON CONFLICT makes the write race-free: two workers storing one article leave one row.
-    # An article from an older fetch (a lower raw page id: a retry that arrives late) does not
-    # overwrite one from a newer fetch.
-    incoming = statement.excluded.raw_page_id
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.canonical_url],
-        set_={**values, "updated_at": now},
-        where=(
-            incoming.is_(None) | table.c.raw_page_id.is_(None) | (incoming >= table.c.raw_page_id)
-        ),
-    ).returning(table.c.id)
-    article_id = session.execute(statement).scalar()
+    if before is not None and before["canonical_url"] != canonical_url:
+        session.execute(
+            update(ArticleRow)
+            .where(col(ArticleRow.id) == before["id"])
+            .values(canonical_url=canonical_url, updated_at=now, **values)
+        )
+        article_id: int | None = before["id"]
+    else:
+        statement = _insert(session)(ArticleRow).values(
+            canonical_url=canonical_url, created_at=now, updated_at=now, **values
+        )
+        # ON CONFLICT makes the write race-free: two workers storing one article leave one
+        # row. An article from an older fetch (a lower raw page id: a retry that arrives late)
+        # does not overwrite one from a newer fetch.
+        incoming = statement.excluded.raw_page_id
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.canonical_url],
+            set_={**values, "updated_at": now},
+            where=(
+                incoming.is_(None)
+                | table.c.raw_page_id.is_(None)
+                | (incoming >= table.c.raw_page_id)
+            ),
+        ).returning(table.c.id)
+        article_id = session.execute(statement).scalar()
     if article_id is None:  # kept the newer version already stored
-        article_id = session.exec(
-            select(ArticleRow.id).where(ArticleRow.canonical_url == canonical_url)
+        kept = session.exec(
+            select(ArticleRow.id, ArticleRow.duplicate_of).where(
+                ArticleRow.canonical_url == canonical_url
+            )
         ).one()
-    return StoredRef(article_id=article_id, canonical_url=canonical_url, created=existing is None)
+        assert kept[0] is not None
+        return StoredRef(
+            article_id=kept[0], canonical_url=canonical_url, created=False, duplicate_of=kept[1]
+        )
+    original = duplicates.find_original(session, fingerprint, before_id=article_id)
+    session.execute(
+        update(ArticleRow).where(col(ArticleRow.id) == article_id).values(duplicate_of=original)
+    )
+    duplicates.save_bands(session, article_id=article_id, bands=fingerprint.bands)
+    return StoredRef(
+        article_id=article_id,
+        canonical_url=canonical_url,
+        created=before is None,
+        changed=_changed(
+            before, {**values, "canonical_url": canonical_url, "duplicate_of": original}
+        ),
+        duplicate_of=original,
+    )
+
+
+# The fields whose change `newsflow reprocess` reports (the extractor version always changes).
+_COMPARED = ("canonical_url", *_ARTICLE_FIELDS, "duplicate_of")
+
+
+def _stored(session: Session, *, canonical_url: str, page_id: int | None) -> Any:
+    """The stored row this article updates, as a mapping: by canonical URL, else by page."""
+    table = ArticleRow.__table__  # type: ignore[attr-defined]
+    row = (
+        session.execute(select(table).where(table.c.canonical_url == canonical_url))
+        .mappings()
+        .first()
+    )
+    if row is None and page_id is not None:
+        # The index on raw_page_id finds the page's rows (one, but for a race); no ORDER BY
+        # LIMIT, which PostgreSQL may answer by walking the primary key.
+        rows = session.execute(select(table).where(table.c.raw_page_id == page_id)).mappings()
+        row = min(rows, key=lambda found: found["id"], default=None)
+    return row
+
+
+def _changed(before: Any, after: dict[str, Any]) -> tuple[str, ...]:
+    if before is None:
+        return ()
+    return tuple(
+        name
+        for name in _COMPARED
+        if name != "extractor_version" and _plain(before[name]) != _plain(after[name])
+    )
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def _insert(session: Session) -> Any:
@@ -118,6 +193,21 @@ def _article_values(article: Article) -> dict[str, Any]:
     return values
 
 
+def note_extractor_version(session: Session, *, version: str) -> None:
+    """Remember when ``version`` first stored an article (what "older" means for digests)."""
+    session.execute(
+        _insert(session)(ExtractorVersion)
+        .values(version=version, first_seen=datetime.now(UTC))
+        .on_conflict_do_nothing(index_elements=["version"])
+    )
+
+
+def extractor_versions(session: Session) -> list[ExtractorVersion]:
+    """Every extractor version that has stored an article, oldest first."""
+    statement = select(ExtractorVersion).order_by(col(ExtractorVersion.first_seen))
+    return list(session.exec(statement))
+
+
 def get_article(session: Session, *, article_id: int) -> ArticleRow:
     row = session.get(ArticleRow, article_id)
     if row is None:
@@ -125,19 +215,36 @@ def get_article(session: Session, *, article_id: int) -> ArticleRow:
     return row
 
 
-def list_articles(session: Session, *, limit: int = 20, offset: int = 0) -> list[ArticleRow]:
-    """The most recently stored articles first."""
+def list_articles(
+    session: Session, *, limit: int = 20, offset: int = 0, unique: bool = False
+) -> list[ArticleRow]:
+    """The most recently stored articles first; with ``unique``, no duplicates."""
     statement = (
         select(ArticleRow)
         .order_by(col(ArticleRow.updated_at).desc(), col(ArticleRow.id).desc())
         .offset(offset)
         .limit(limit)
     )
+    if unique:
+        statement = statement.where(col(ArticleRow.duplicate_of).is_(None))
     return list(session.exec(statement))
 
 
-def count_articles(session: Session) -> int:
-    return session.exec(select(func.count()).select_from(ArticleRow)).one()
+def count_articles(session: Session, *, unique: bool = False) -> int:
+    statement = select(func.count()).select_from(ArticleRow)
+    if unique:
+        statement = statement.where(col(ArticleRow.duplicate_of).is_(None))
+    return session.exec(statement).one()
+
+
+def duplicates_of(session: Session, *, article_id: int) -> list[int]:
+    """The ids of the articles linked to this original, first seen first."""
+    statement = (
+        select(ArticleRow.id)
+        .where(col(ArticleRow.duplicate_of) == article_id)
+        .order_by(col(ArticleRow.id))
+    )
+    return [found for found in session.exec(statement) if found is not None]
 
 
 def row_to_article(row: ArticleRow) -> Article:

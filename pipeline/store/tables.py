@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Dialect, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -49,6 +61,9 @@ class RawPage(SQLModel, table=True):
     size: int
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     fetched_at: datetime
+    # What the feed said about the item (a FeedEntry), so that reprocessing the page from its
+    # bytes fills the same gaps the first extraction filled from the feed.
+    entry: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
 
 class ArticleRow(SQLModel, table=True):
@@ -78,8 +93,43 @@ class ArticleRow(SQLModel, table=True):
     word_count: int = 0
     extractor_version: str = Field(index=True)
     raw_page_id: int | None = Field(default=None, foreign_key="raw_page.id", index=True)
-    created_at: datetime = Field(default_factory=utcnow)
+    # The normalised body's digest: an exact duplicate is one index lookup away.
+    body_hash: str | None = Field(default=None, max_length=64, index=True)
+    # The first-seen article this one repeats (a wire copy, a re-post); never a duplicate itself.
+    duplicate_of: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("article.id", ondelete="SET NULL"), index=True),
+    )
+    created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class ArticleBand(SQLModel, table=True):
+    """One band of an article's MinHash signature (see ``pipeline.dedup``).
+
+    Near-duplicates share at least one band with high probability, so finding candidates is an
+    index lookup on ``key``, whatever the number of articles stored.
+    """
+
+    __tablename__ = "article_band"
+    __table_args__ = (Index("ix_article_band_key", "key"),)
+
+    article_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("article.id", ondelete="CASCADE"), primary_key=True)
+    )
+    key: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+
+
+class ExtractorVersion(SQLModel, table=True):
+    """Each extractor version that has stored an article, and when it first did.
+
+    Versions are digests, so "older than" means "first seen earlier".
+    """
+
+    __tablename__ = "extractor_version"
+
+    version: str = Field(sa_column=Column(String(64), primary_key=True))
+    first_seen: datetime = Field(default_factory=utcnow)
 
 
 class Failure(SQLModel, table=True):

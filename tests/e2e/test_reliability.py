@@ -22,7 +22,7 @@ from sqlmodel import col, func, select
 from pipeline.settings import Settings, get_settings
 from pipeline.store.db import dispose_engines, prepare_database, session_scope
 from pipeline.store.tables import ArticleRow, Failure, RawPage
-from tests.conftest import ROOT, RedisServer, WorkerProcess, wait_until
+from tests.conftest import ROOT, RedisServer, WorkerProcess, newsflow, wait_until
 from tests.e2e.test_pipeline import ARTICLE_HTML
 from tests.httpserver import LocalServer, Reply
 from tests.tcpproxy import TcpProxy
@@ -87,19 +87,6 @@ def wait_settled(
         state["unacked_mutex_ttl"] = broker.ttl("unacked_mutex")
         logs = "\n".join(worker.log()[-4000:] for worker in workers)
         pytest.fail(f"not settled: {counts(settings)} stored, broker {state}\n{logs}")
-
-
-def newsflow(
-    *arguments: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "workers.cli", *arguments],
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
 
 
 def send_all(urls: list[str]) -> None:

@@ -3,9 +3,6 @@ and the network guard, against a real local site."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
@@ -15,24 +12,11 @@ from sqlmodel import select
 from pipeline.settings import Settings
 from pipeline.store.db import session_scope
 from pipeline.store.tables import ArticleRow, Failure, Source
-from tests.conftest import ROOT, wait_until
+from tests.conftest import newsflow, wait_until
 from tests.e2e.test_pipeline import ARTICLE_HTML
 from tests.httpserver import LocalServer, Reply
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
-
-
-def newsflow(
-    *arguments: str, extra_env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "workers.cli", *arguments],
-        cwd=ROOT,
-        env={**os.environ, "COLUMNS": "200", **(extra_env or {})},
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
 
 
 def article(server: LocalServer, path: str, title: str) -> str:
@@ -175,9 +159,9 @@ def test_two_workers_keep_to_a_hosts_rate_and_to_its_robots_txt(
     slow = {"NEWSFLOW_HOST_RATE": "5"}  # one request every 0.2 s, for both workers together
     start_worker("--queues", "fetch", "--pool", "threads", "--concurrency", "4", extra_env=slow)
     start_worker(extra_env=slow)
-    assert newsflow("sources", "add", http_server.url("/feed.xml"), extra_env=slow).returncode == 0
+    assert newsflow("sources", "add", http_server.url("/feed.xml"), env=slow).returncode == 0
 
-    polled = newsflow("sources", "poll", "--all", "--wait", "--timeout", "150", extra_env=slow)
+    polled = newsflow("sources", "poll", "--all", "--wait", "--timeout", "150", env=slow)
 
     assert "20 stored, 1 failed" in polled.stdout, polled.stdout + polled.stderr
     times = sorted(hit.at for hit in http_server.hits if hit.path.startswith("/story/"))
@@ -214,11 +198,9 @@ def test_links_and_redirects_into_private_networks_are_refused_and_recorded(
         ),
     )
     worker = start_worker(extra_env=guarded)
-    assert (
-        newsflow("sources", "add", http_server.url("/feed.xml"), extra_env=guarded).returncode == 0
-    )
+    assert newsflow("sources", "add", http_server.url("/feed.xml"), env=guarded).returncode == 0
 
-    polled = newsflow("sources", "poll", "--all", "--wait", "--timeout", "90", extra_env=guarded)
+    polled = newsflow("sources", "poll", "--all", "--wait", "--timeout", "90", env=guarded)
 
     assert "1 stored, 2 failed" in polled.stdout, polled.stdout + polled.stderr
     assert worker.alive()
