@@ -20,6 +20,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import numpy as np
 from datasketch import MinHash
@@ -110,6 +111,41 @@ class Similarity:
     @property
     def duplicate(self) -> bool:
         return self.jaccard >= MIN_JACCARD or self.containment >= MIN_CONTAINMENT
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An article as the judgement sees it: where it is, its title, its shingles."""
+
+    url: str | None
+    title: str | None
+    shingles: frozenset[str]
+
+
+def repeats(new: Candidate, other: Candidate) -> bool:
+    """Whether ``new`` is a copy of ``other``'s story.
+
+    One site's pages share their furniture, and on a page short of text (a brief, a paywall
+    notice) what the clean stage leaves of it can outweigh the story; so two pages of one site
+    are copies only under like titles. Across sites, wire copies get new headlines: the text
+    alone decides.
+    """
+    if not similarity(new.shingles, other.shingles).duplicate:
+        return False
+    site = _site(new.url)
+    return not (site and site == _site(other.url) and _titles_differ(new.title, other.title))
+
+
+def _site(url: str | None) -> str | None:
+    host = (urlsplit(url).hostname or "") if url else ""
+    return host.removeprefix("www.") or None
+
+
+def _titles_differ(first: str | None, second: str | None) -> bool:
+    if not first or not second:
+        return False
+    a, b = set(words(first)), set(words(second))
+    return len(a & b) < 0.5 * len(a | b)
 
 
 def similarity(new: frozenset[str], other: frozenset[str]) -> Similarity:

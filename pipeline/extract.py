@@ -100,6 +100,7 @@ def extract(document: CleanedDocument) -> Article:
         word_count=word_count(body),
         extractor_version=extractor_version(),
         page_id=document.page_id,
+        article_id=document.article_id,
     )
 
 

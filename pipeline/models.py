@@ -44,6 +44,9 @@ class PageRef(Record):
     page_id: int
     url: str
     entry: FeedEntry | None = Field(None, description="What the feed said about this item.")
+    article_id: int | None = Field(
+        None, description="The stored article a reprocessing of this page updates."
+    )
 
 
 class Image(Record):
@@ -100,6 +103,7 @@ class CleanedDocument(Record):
         None, description="For HTML: the page's statements about itself, read in the same pass."
     )
     entry: FeedEntry | None = Field(None, description="What a feed said about this item.")
+    article_id: int | None = Field(None, description="The stored article this one updates.")
 
 
 class Article(Record):
@@ -122,6 +126,9 @@ class Article(Record):
     word_count: int = 0
     extractor_version: str
     page_id: int | None = Field(None, description="The raw page this article was extracted from.")
+    article_id: int | None = Field(
+        None, description="The stored article this one updates (a reprocessing), by id."
+    )
 
 
 ARTICLE_KEYS = (

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, exists, false, func, or_
+from sqlalchemy import ColumnElement, exists, func, or_
 from sqlalchemy import select as sql_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -21,7 +21,7 @@ from .errors import InvalidRequest
 from .models import FeedEntry, PageRef
 from .settings import Settings
 from .store.db import session_scope
-from .store.tables import ArticleRow, ExtractorVersion, RawPage, SeenUrl, Source
+from .store.tables import ArticleRow, ExtractorVersion, Failure, RawPage, SeenUrl, Source
 from .version import extractor_version
 
 
@@ -33,6 +33,9 @@ class Selection:
     older_than_version: str | None = None  # made by a version first seen before this one
     since: datetime | None = None  # first stored at or after this
     source: str | None = None  # a source's id or URL, or a site's host name
+    # Leave out pages whose last reprocessing failed for good: the scheduled run would
+    # otherwise send the same ones first every night (`newsflow failures retry` has them).
+    skip_failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ def targets(
                 page_id=page_id,
                 url=url,
                 entry=FeedEntry.model_validate(entry) if entry else None,
+                article_id=article_id,
             )
             yield Target(article_id=article_id, version=version, page=page)
             after, sent = article_id, sent + 1
@@ -113,12 +117,23 @@ def _conditions(session: Session, selection: Selection) -> list[ColumnElement[bo
         conditions.append(col(ArticleRow.created_at) >= selection.since)
     if selection.source:
         conditions.append(_from_source(session, selection.source))
+    if selection.skip_failed:
+        conditions.append(
+            ~exists().where(
+                col(Failure.raw_page_id) == col(ArticleRow.raw_page_id),
+                col(Failure.resolved).is_(False),
+                col(Failure.stage).in_(("clean", "extract", "store")),
+            )
+        )
     return conditions
 
 
 def _older_than(session: Session, version: str) -> ColumnElement[bool]:
     """Made by a version first seen before ``version`` (or by one too old to be recorded)."""
     known = session.get(ExtractorVersion, version)
+    if known is None and version == extractor_version():
+        # This extractor, before it has stored anything: every recorded version is older.
+        return col(ArticleRow.extractor_version) != version
     if known is None:
         versions = session.exec(
             select(ExtractorVersion.version).order_by(col(ExtractorVersion.first_seen).desc())
@@ -153,7 +168,10 @@ def _from_source(session: Session, source: str) -> ColumnElement[bool]:
         raise InvalidRequest(f"no source {source}; `newsflow sources list` shows them")
     host = (urlsplit(source).hostname if "//" in source else source.strip().lower()) or ""
     if not host or "/" in host:
-        return false()
+        raise InvalidRequest(
+            f"--source {source!r} is neither a source (id or URL, see `newsflow sources list`) "
+            "nor a site's host name"
+        )
     pattern = host.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     url = col(ArticleRow.canonical_url)
     return or_(

@@ -73,7 +73,7 @@ def clean_stage(ref: PageRef, settings: Settings) -> CleanedDocument:
     document = clean_module.clean(text, kind, url=ref.url, page_id=ref.page_id)
     if not document.paragraphs:
         raise EmptyDocument(f"no article text found in {ref.url}")
-    return document.model_copy(update={"entry": ref.entry}) if ref.entry else document
+    return document.model_copy(update={"entry": ref.entry, "article_id": ref.article_id})
 
 
 def extract_stage(document: CleanedDocument, settings: Settings) -> Article:

@@ -9,8 +9,8 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func
-from sqlmodel import select
+from sqlalchemy import delete, func, update
+from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from pipeline import dedup
@@ -21,7 +21,7 @@ from pipeline.settings import Settings
 from pipeline.stages import run_local
 from pipeline.store import repository
 from pipeline.store.db import session_scope
-from pipeline.store.tables import ArticleBand
+from pipeline.store.tables import ArticleBand, ArticleRow
 from tests.conftest import SAMPLES
 from workers.cli import app
 
@@ -261,3 +261,98 @@ def test_one_wire_story_on_three_sites_gives_one_original_and_two_duplicates(
     assert sorted(item["duplicate_of"] or 0 for item in everything) == [0, 0, 0, original, original]
     shown = json.loads(CliRunner().invoke(app, ["article", str(original), "--json"]).stdout)
     assert shown["duplicates"] == [stored["wire-b"].article_id, stored["wire-c"].article_id]
+
+
+def test_an_original_stored_before_its_copy_could_be_found_takes_it_when_reprocessed(
+    any_db_settings: Settings,
+) -> None:
+    """An article from before duplicate detection has no digest or bands: a copy stored after
+    comes out an original, until the old article is reprocessed."""
+    settings = any_db_settings
+    old = store(settings, article("https://wire.example/a", helicopter()))
+    with session_scope(settings) as session:
+        session.execute(
+            update(ArticleRow).where(col(ArticleRow.id) == old.article_id).values(body_hash=None)
+        )
+        session.execute(delete(ArticleBand).where(col(ArticleBand.article_id) == old.article_id))
+    copy = store(settings, article("https://daily.example/c", edited(helicopter())))
+    assert copy.duplicate_of is None
+    again = store(
+        settings, article("https://wire.example/a", helicopter(), article_id=old.article_id)
+    )
+    assert again.article_id == old.article_id and again.duplicate_of is None
+    assert links(settings)["https://daily.example/c"] == "https://wire.example/a"
+
+
+def test_links_follow_an_article_whose_body_changed(any_db_settings: Settings) -> None:
+    settings = any_db_settings
+    older = store(settings, article("https://science.example/o", plumes()))
+    first = store(settings, article("https://wire.example/p", helicopter()))
+    copy = store(settings, article("https://daily.example/q", edited(helicopter())))
+    assert copy.duplicate_of == first.article_id
+    # The page at p now carries a copy of o's story: p is linked to o, and q, still the
+    # helicopter story, is no longer anybody's copy (and never a copy of a copy).
+    moved = store(settings, article("https://wire.example/p", edited(plumes())))
+    assert moved.article_id == first.article_id and moved.duplicate_of == older.article_id
+    assert links(settings) == {
+        "https://science.example/o": None,
+        "https://wire.example/p": "https://science.example/o",
+        "https://daily.example/q": None,
+    }
+
+
+def test_pages_of_one_site_are_copies_only_under_like_titles(any_db_settings: Settings) -> None:
+    """A site's short items with a long shared footer (a disclaimer, a paywall notice) are
+    not copies of each other; the same item under a second URL of the site is."""
+    settings = any_db_settings
+    footer = " ".join(plumes().split()[:150])
+    items = [
+        ("https://site.example/markets/1", "Shares rise on rate hopes", "Shares rose on Monday as"),
+        ("https://site.example/markets/2", "Oil falls for a third day", "Oil prices fell again as"),
+    ]
+    stored = [
+        store(settings, article(url, f"{lead} traders weighed the news.\n\n{footer}", title=title))
+        for url, title, lead in items
+    ]
+    assert [ref.duplicate_of for ref in stored] == [None, None]
+    url, title, lead = items[0]
+    again = store(
+        settings,
+        article(url + "?amp=1", f"{lead} traders weighed the news.\n\n{footer}", title=title),
+    )
+    assert again.duplicate_of == stored[0].article_id
+    # Across sites the text alone decides: wire copies get new headlines.
+    wire = store(
+        settings,
+        article("https://other.example/x", f"{lead} traders weighed the news.\n\n{footer}"),
+    )
+    assert wire.duplicate_of == stored[0].article_id
+
+
+def test_a_reprocessed_page_naming_another_rows_url_updates_its_own_row(
+    any_db_settings: Settings,
+) -> None:
+    from tests.test_store import page
+
+    settings = any_db_settings
+    with session_scope(settings) as session:
+        page_id = repository.save_raw_page(session, page=page())
+    mine = store(settings, article("https://news.example/amp/a", plumes(), page_id=page_id))
+    other = store(settings, article("https://news.example/b", helicopter()))
+    # The new extractor reads the page's canonical link as b's URL.
+    redone = store(
+        settings,
+        article(
+            "https://news.example/b",
+            plumes(),
+            page_id=page_id,
+            article_id=mine.article_id,
+            title="Reprocessed",
+        ),
+    )
+    assert redone.article_id == mine.article_id
+    assert redone.canonical_url == "https://news.example/amp/a"
+    with session_scope(settings) as session:
+        assert repository.get_article(session, article_id=mine.article_id).title == "Reprocessed"
+        kept = repository.get_article(session, article_id=other.article_id)
+        assert (kept.title, kept.body) == ("Story at https://news.example/b", helicopter())

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
+import pytest
+from celery.schedules import crontab
 from kombu import Queue
 
+from pipeline.errors import InvalidRequest
 from pipeline.settings import Settings
 from pipeline.stages import STAGES
+from tests.conftest import newsflow
 from workers.config import celery_config, longest_countdown, task_name
+from workers.schedule import reprocess_schedule
 from workers.tasks import backoff
 
 
@@ -89,3 +97,34 @@ def test_beat_dispatches_due_sources_every_minute_and_stale_dispatches_expire() 
     assert entry["options"]["expires"] < entry["schedule"] == 60.0
     routes = celery_config(Settings())["task_routes"]
     assert routes[task_name("poll")]["queue"] == routes[task_name("dispatch")]["queue"] == "fetch"
+
+
+def test_beat_reprocesses_nightly_by_default_on_any_schedule_given_or_never() -> None:
+    def reprocessing(value: str) -> Any:
+        schedule = celery_config(Settings(reprocess_schedule=value))["beat_schedule"]
+        entry = schedule.get("reprocess-outdated-articles")
+        assert entry is None or entry["task"] == "newsflow.reprocess"
+        return None if entry is None else entry["schedule"]
+
+    nightly = reprocessing(Settings().reprocess_schedule)
+    assert isinstance(nightly, crontab)
+    assert (nightly.hour, nightly.minute) == ({3}, {0})
+    assert reprocessing("900") == 900.0
+    assert reprocessing("off") is None
+    weekly = reprocessing("30 2 * * sun")
+    assert isinstance(weekly, crontab) and weekly.day_of_week == {0}
+
+
+def test_a_bad_reprocess_schedule_stops_beat_with_the_reason_and_nothing_else() -> None:
+    bad = {**os.environ, "NEWSFLOW_REPROCESS_SCHEDULE": "3am daily"}
+    # Other processes build the same configuration: they go on, without that entry.
+    assert (
+        "reprocess-outdated-articles"
+        not in celery_config(Settings(reprocess_schedule="3am daily"))["beat_schedule"]
+    )
+    with pytest.raises(InvalidRequest, match="neither a crontab line"):
+        reprocess_schedule("3am daily")
+    with pytest.raises(InvalidRequest, match="Invalid end range"):
+        reprocess_schedule("99 3 * * *")
+    beat = newsflow("beat", env=bad, timeout=60)
+    assert beat.returncode == 1 and "3am daily" in beat.stderr and "Traceback" not in beat.stderr

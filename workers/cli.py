@@ -454,8 +454,13 @@ def status(
 def beat(loglevel: Annotated[str, typer.Option(help="Log level.")] = "info") -> None:
     """Run Celery beat, the scheduler (run exactly one)."""
     from workers.app import app as celery_app
+    from workers.schedule import reprocess_schedule
 
     settings = get_settings()
+    try:
+        reprocess_schedule(settings.reprocess_schedule)
+    except NewsflowError as error:
+        raise _fail(str(error)) from error
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     celery_app.start(
         [
@@ -607,8 +612,14 @@ def _parse_since(text: str) -> datetime:
 
 def _await_reprocessed(results: list[Any], timeout: float | None) -> list[Any]:
     """Follow the chains with a progress bar until each is stored or failed (or time is up)."""
+    from workers.app import app as celery_app
     from workers.reprocess import Outcome, outcomes
 
+    if not celery_app.control.ping(timeout=1.0):
+        errors.print(
+            "[yellow]no worker answered:[/yellow] the pages wait in the queues until one starts "
+            "(`newsflow worker`)"
+        )
     final: list[Outcome | None] = [None] * len(results)
     deadline = None if timeout is None else time.monotonic() + timeout
     with _progress() as progress:

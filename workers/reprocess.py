@@ -56,7 +56,7 @@ def reprocess_outdated(limit: int | None = None) -> int:
     if waiting >= batch:
         logger.warning("reprocessing skipped: %d messages already wait to be cleaned", waiting)
         return 0
-    count = send(settings, reprocess.Selection(), limit=batch)
+    count = send(settings, reprocess.Selection(skip_failed=True), limit=batch)
     logger.info("sent %d article(s) an older extractor produced for reprocessing", count)
     return count
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery.schedules import crontab
 
 from pipeline.errors import InvalidRequest
 from pipeline.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 def beat_schedule(settings: Settings) -> dict[str, Any]:
@@ -25,7 +28,13 @@ def beat_schedule(settings: Settings) -> dict[str, Any]:
             "options": {"expires": 850},
         },
     }
-    reprocessing = reprocess_schedule(settings.reprocess_schedule)
+    try:
+        reprocessing = reprocess_schedule(settings.reprocess_schedule)
+    except InvalidRequest as error:
+        # Every process builds this configuration; only beat needs the schedule, and
+        # `newsflow beat` refuses to start with this message. Workers and commands go on.
+        logger.warning("%s", error)
+        reprocessing = None
     if reprocessing is not None:
         # Articles an older extractor produced (see workers.reprocess).
         schedule["reprocess-outdated-articles"] = {

@@ -1,15 +1,18 @@
-"""Finding an article's first-seen original in the store, and keeping what finds it.
+"""Linking an article to its first-seen original in the store, and keeping what finds it.
 
-The judgement (what is a duplicate) is :mod:`pipeline.dedup`'s; this module looks candidates
-up by index (the body's digest, then the signature's bands) so that the cost of a lookup does
-not grow with the number of articles stored.
+The judgement (what is a copy) is :mod:`pipeline.dedup`'s; this module looks candidates up by
+index (the body's digest, then the signature's bands) so that the cost of a lookup does not
+grow with the number of articles stored, and keeps the links true when a stored body changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, func, insert, text
+from sqlalchemy import delete, func, insert, text, update
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
 from .. import dedup
@@ -35,55 +38,134 @@ def _key(body_hash: str) -> int:
     return int.from_bytes(bytes.fromhex(body_hash[:16]), "big", signed=True)
 
 
-def find_original(
-    session: Session, fingerprint: dedup.Fingerprint, *, before_id: int | None = None
+@dataclass(frozen=True)
+class _Stored:
+    id: int
+    duplicate_of: int | None
+    candidate: dedup.Candidate
+
+
+def link(
+    session: Session,
+    *,
+    article_id: int,
+    article: dedup.Candidate,
+    fingerprint: dedup.Fingerprint,
+    body_changed: bool,
 ) -> int | None:
-    """The id of the first-seen original this body repeats, among articles stored before
-    ``before_id``; None when it repeats none."""
-    if not fingerprint.comparable:
-        return None
-    earlier = [] if before_id is None else [col(ArticleRow.id) < before_id]
-    # No ORDER BY id LIMIT 1: on a table not yet analysed, PostgreSQL would answer that by
-    # walking the primary key, a scan of every article. Exact copies are few; the first wins.
-    exact = session.exec(
-        select(ArticleRow.id, ArticleRow.duplicate_of)
-        .where(col(ArticleRow.body_hash) == fingerprint.body_hash, *earlier)
-        .limit(1000)
-    ).all()
-    if exact:
-        first_id, original = min(exact, key=lambda row: row[0] or 0)
-        return original or first_id
-    candidates = _candidates(session, fingerprint.bands, before_id)
-    if not candidates:
-        return None
-    rows = session.exec(
-        select(ArticleRow.id, ArticleRow.duplicate_of, ArticleRow.body)
-        .where(col(ArticleRow.id).in_(candidates))
-        .order_by(col(ArticleRow.id))
+    """Link the article just written to the first-seen original it repeats (returned; None
+    when it is an original), and keep the links around it true.
+
+    - Its own copies follow it: to its original if it now has one, and away from it if its
+      new body no longer matches them.
+    - An original stored after it that repeats it (stored before this body was known: an
+      article from before duplicate detection, now reprocessed) becomes its copy.
+    """
+    found = _candidates(session, fingerprint, article_id)
+    original = _original(article, found, before_id=article_id)
+    session.execute(
+        update(ArticleRow).where(col(ArticleRow.id) == article_id).values(duplicate_of=original)
     )
-    for article_id, duplicate_of, body in rows:
-        other = frozenset(dedup.shingles(dedup.words(body)))
-        if dedup.similarity(fingerprint.shingles, other).duplicate:
-            return duplicate_of or article_id
+    if body_changed:
+        stale = [
+            copy.id
+            for copy in _copies(session, article_id)
+            if not dedup.repeats(copy.candidate, article)
+        ]
+        _set_original(session, stale, None)
+    if original is not None:
+        # Copies of a copy are copies of its original: links never chain.
+        session.execute(
+            update(ArticleRow)
+            .where(col(ArticleRow.duplicate_of) == article_id)
+            .values(duplicate_of=original)
+        )
+        return original
+    later = [
+        c.id
+        for c in found
+        if c.id > article_id and c.duplicate_of is None and dedup.repeats(c.candidate, article)
+    ]
+    if later:
+        session.execute(
+            update(ArticleRow)
+            .where(col(ArticleRow.duplicate_of).in_(later))
+            .values(duplicate_of=article_id)
+        )
+        _set_original(session, later, article_id)
     return None
 
 
-def _candidates(session: Session, bands: Iterable[int], before_id: int | None) -> list[int]:
-    """The articles sharing most bands with this one, best first."""
-    keys = list(bands)
-    if not keys:
+def find_original(
+    session: Session, *, article: dedup.Candidate, fingerprint: dedup.Fingerprint
+) -> int | None:
+    """The first-seen original a body not yet stored repeats (the lookup alone)."""
+    return _original(article, _candidates(session, fingerprint, None), before_id=None)
+
+
+def _original(
+    article: dedup.Candidate, found: list[_Stored], *, before_id: int | None
+) -> int | None:
+    earlier = [
+        c
+        for c in found
+        if (before_id is None or c.id < before_id) and dedup.repeats(article, c.candidate)
+    ]
+    first = min(earlier, key=lambda c: c.id, default=None)
+    return None if first is None else (first.duplicate_of or first.id)
+
+
+def _set_original(session: Session, article_ids: list[int], original: int | None) -> None:
+    if article_ids:
+        session.execute(
+            update(ArticleRow)
+            .where(col(ArticleRow.id).in_(article_ids))
+            .values(duplicate_of=original)
+        )
+
+
+def _candidates(
+    session: Session, fingerprint: dedup.Fingerprint, article_id: int | None
+) -> list[_Stored]:
+    """Stored articles (other than ``article_id``) that may repeat this body, or it them: the
+    same digest, or the most bands shared. Index lookups; a few dozen rows read at most."""
+    if not fingerprint.comparable:
         return []
+    # No ORDER BY id LIMIT: on a table not yet analysed, PostgreSQL may answer that by walking
+    # the primary key, a scan of every article. Exact copies are few.
+    exact = select(ArticleRow.id).where(col(ArticleRow.body_hash) == fingerprint.body_hash)
     shared = func.count()
-    statement = (
+    banded = (
         select(ArticleBand.article_id)
-        .where(col(ArticleBand.key).in_(keys))
+        .where(col(ArticleBand.key).in_(fingerprint.bands))
         .group_by(col(ArticleBand.article_id))
         .order_by(shared.desc(), col(ArticleBand.article_id))
         .limit(dedup.MAX_CANDIDATES)
     )
-    if before_id is not None:
-        statement = statement.where(col(ArticleBand.article_id) < before_id)
-    return list(session.exec(statement))
+    ids = {found for found in session.exec(exact.limit(1000)) if found is not None}
+    ids.update(session.exec(banded))
+    ids.discard(article_id)
+    return _load(session, col(ArticleRow.id).in_(sorted(ids))) if ids else []
+
+
+def _copies(session: Session, article_id: int) -> list[_Stored]:
+    return _load(session, col(ArticleRow.duplicate_of) == article_id)
+
+
+def _load(session: Session, condition: Any) -> list[_Stored]:
+    table = ArticleRow.__table__  # type: ignore[attr-defined]
+    columns = (table.c.id, table.c.duplicate_of, table.c.canonical_url, table.c.title)
+    rows = session.execute(sql_select(*columns, table.c.body).where(condition))
+    return [
+        _Stored(
+            id=found_id,
+            duplicate_of=duplicate_of,
+            candidate=dedup.Candidate(
+                url=url, title=title, shingles=frozenset(dedup.shingles(dedup.words(body)))
+            ),
+        )
+        for found_id, duplicate_of, url, title, body in rows
+    ]
 
 
 def save_bands(session: Session, *, article_id: int, bands: Iterable[int]) -> None:

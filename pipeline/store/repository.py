@@ -35,6 +35,11 @@ def save_raw_page(
     sha256 = page.sha256
     existing = _raw_page_id(session, url=page.url, sha256=sha256)
     if existing is not None:
+        if entry is not None:
+            # The same bytes, now found in a feed: keep what the feed says of them.
+            stored = session.get(RawPage, existing)
+            if stored is not None and not stored.entry:
+                stored.entry = entry
         return existing
     row = RawPage(
         source=page.source,
@@ -76,11 +81,13 @@ def get_raw_page(session: Session, *, page_id: int) -> RawPage:
 
 
 def upsert_article(session: Session, *, article: Article) -> StoredRef:
-    """Insert the article, or update the row with the same canonical URL in place, linking it
-    to the first-seen original it duplicates (if any).
+    """Insert the article, or update its row in place; link it to the first-seen original it
+    duplicates (if any).
 
-    A page stored again under another canonical URL (a reprocessed page whose canonical link
-    is now read differently) updates its own row, so the article keeps its id.
+    The row is the one with the same canonical URL, or for a reprocessing (``article_id``)
+    the article it was made from, so that a reprocessed article keeps its id whatever URL its
+    page is now read to name. A page stored again under another canonical URL updates its own
+    row too.
     """
     canonical_url = article.canonical_url or article.url
     if not canonical_url:
@@ -89,49 +96,67 @@ def upsert_article(session: Session, *, article: Article) -> StoredRef:
     values = _article_values(article)
     values["body_hash"] = fingerprint.body_hash if fingerprint.comparable else None
     duplicates.lock(session, fingerprint)
-    before = _stored(session, canonical_url=canonical_url, page_id=article.page_id)
     now = datetime.now(UTC)
     table = ArticleRow.__table__  # type: ignore[attr-defined]
-    if before is not None and before["canonical_url"] != canonical_url:
+    target = _row(session, table.c.id == article.article_id) if article.article_id else None
+    if target is not None:
+        before = target
+        if _older(article.page_id, target["raw_page_id"]):
+            return _kept(target)
+        if canonical_url != target["canonical_url"] and _row(
+            session, table.c.canonical_url == canonical_url
+        ):
+            # Another row already has that URL: both are now one story, which the duplicate
+            # link below records; this row keeps its own URL.
+            canonical_url = target["canonical_url"]
+        article_id: int | None = target["id"]
         session.execute(
             update(ArticleRow)
-            .where(col(ArticleRow.id) == before["id"])
+            .where(col(ArticleRow.id) == article_id)
             .values(canonical_url=canonical_url, updated_at=now, **values)
         )
-        article_id: int | None = before["id"]
     else:
-        statement = _insert(session)(ArticleRow).values(
-            canonical_url=canonical_url, created_at=now, updated_at=now, **values
-        )
-        # ON CONFLICT makes the write race-free: two workers storing one article leave one
-        # row. An article from an older fetch (a lower raw page id: a retry that arrives late)
-        # does not overwrite one from a newer fetch.
-        incoming = statement.excluded.raw_page_id
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c.canonical_url],
-            set_={**values, "updated_at": now},
-            where=(
-                incoming.is_(None)
-                | table.c.raw_page_id.is_(None)
-                | (incoming >= table.c.raw_page_id)
-            ),
-        ).returning(table.c.id)
-        article_id = session.execute(statement).scalar()
-    if article_id is None:  # kept the newer version already stored
-        kept = session.exec(
-            select(ArticleRow.id, ArticleRow.duplicate_of).where(
-                ArticleRow.canonical_url == canonical_url
+        before = _stored(session, canonical_url=canonical_url, page_id=article.page_id)
+        if before is not None and before["canonical_url"] != canonical_url:
+            session.execute(
+                update(ArticleRow)
+                .where(col(ArticleRow.id) == before["id"])
+                .values(canonical_url=canonical_url, updated_at=now, **values)
             )
-        ).one()
-        assert kept[0] is not None
-        return StoredRef(
-            article_id=kept[0], canonical_url=canonical_url, created=False, duplicate_of=kept[1]
-        )
-    original = duplicates.find_original(session, fingerprint, before_id=article_id)
-    session.execute(
-        update(ArticleRow).where(col(ArticleRow.id) == article_id).values(duplicate_of=original)
+            article_id = before["id"]
+        else:
+            statement = _insert(session)(ArticleRow).values(
+                canonical_url=canonical_url, created_at=now, updated_at=now, **values
+            )
+            # ON CONFLICT makes the write race-free: two workers storing one article leave one
+            # row. An article from an older fetch (a lower raw page id: a retry that arrives
+            # late) does not overwrite one from a newer fetch.
+            incoming = statement.excluded.raw_page_id
+            statement = statement.on_conflict_do_update(
+                index_elements=[table.c.canonical_url],
+                set_={**values, "updated_at": now},
+                where=(
+                    incoming.is_(None)
+                    | table.c.raw_page_id.is_(None)
+                    | (incoming >= table.c.raw_page_id)
+                ),
+            ).returning(table.c.id)
+            article_id = session.execute(statement).scalar()
+            if article_id is None:  # kept the newer version already stored
+                return _kept(_row(session, table.c.canonical_url == canonical_url))
+    assert article_id is not None
+    body_changed = before is None or before["body_hash"] != values["body_hash"]
+    original = duplicates.link(
+        session,
+        article_id=article_id,
+        article=dedup.Candidate(
+            url=canonical_url, title=article.title, shingles=fingerprint.shingles
+        ),
+        fingerprint=fingerprint,
+        body_changed=body_changed,
     )
-    duplicates.save_bands(session, article_id=article_id, bands=fingerprint.bands)
+    if body_changed:
+        duplicates.save_bands(session, article_id=article_id, bands=fingerprint.bands)
     return StoredRef(
         article_id=article_id,
         canonical_url=canonical_url,
@@ -143,6 +168,25 @@ def upsert_article(session: Session, *, article: Article) -> StoredRef:
     )
 
 
+def _row(session: Session, condition: Any) -> Any:
+    table = ArticleRow.__table__  # type: ignore[attr-defined]
+    return session.execute(select(table).where(condition)).mappings().first()
+
+
+def _older(incoming: int | None, stored: int | None) -> bool:
+    """An article from an older fetch than the one stored (a late retry): it must not win."""
+    return incoming is not None and stored is not None and incoming < stored
+
+
+def _kept(row: Any) -> StoredRef:
+    return StoredRef(
+        article_id=row["id"],
+        canonical_url=row["canonical_url"],
+        created=False,
+        duplicate_of=row["duplicate_of"],
+    )
+
+
 # The fields whose change `newsflow reprocess` reports (the extractor version always changes).
 _COMPARED = ("canonical_url", *_ARTICLE_FIELDS, "duplicate_of")
 
@@ -150,11 +194,7 @@ _COMPARED = ("canonical_url", *_ARTICLE_FIELDS, "duplicate_of")
 def _stored(session: Session, *, canonical_url: str, page_id: int | None) -> Any:
     """The stored row this article updates, as a mapping: by canonical URL, else by page."""
     table = ArticleRow.__table__  # type: ignore[attr-defined]
-    row = (
-        session.execute(select(table).where(table.c.canonical_url == canonical_url))
-        .mappings()
-        .first()
-    )
+    row = _row(session, table.c.canonical_url == canonical_url)
     if row is None and page_id is not None:
         # The index on raw_page_id finds the page's rows (one, but for a race); no ORDER BY
         # LIMIT, which PostgreSQL may answer by walking the primary key.

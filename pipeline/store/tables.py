@@ -142,7 +142,7 @@ class Failure(SQLModel, table=True):
     stage: str = Field(max_length=16, index=True)
     # What the stage was working on: the source URL or path, or "page:<id>".
     item: str = Field(sa_column=Column(Text, nullable=False))
-    raw_page_id: int | None = Field(default=None, foreign_key="raw_page.id")
+    raw_page_id: int | None = Field(default=None, foreign_key="raw_page.id", index=True)
     reason: str = Field(max_length=64, index=True)
     error_type: str = Field(max_length=128)
     message: str = Field(sa_column=Column(Text, nullable=False))

@@ -17,8 +17,10 @@ import redis as redis_client
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from pipeline.errors import EmptyDocument
 from pipeline.models import FeedEntry
 from pipeline.settings import Settings
+from pipeline.store import repository
 from pipeline.store.db import session_scope
 from pipeline.store.tables import ArticleRow, ExtractorVersion
 from pipeline.version import extractor_version
@@ -213,4 +215,18 @@ def test_the_scheduled_task_adds_nothing_while_its_last_run_still_waits(
     broker.delete("clean")
     assert reprocess_outdated.run(limit=3) == 3
     assert broker.llen("clean") == 3
+    celery_app.control.purge()
+    # A page whose reprocessing failed for good is not sent again every night.
+    with session_scope(settings) as session:
+        first = session.exec(select(ArticleRow).order_by(col(ArticleRow.id))).first()
+        assert first is not None and first.raw_page_id is not None
+        repository.record_failure(
+            session,
+            stage="extract",
+            item=f"page:{first.raw_page_id}",
+            error=EmptyDocument("no text"),
+            attempts=1,
+            raw_page_id=first.raw_page_id,
+        )
+    assert reprocess_outdated.run(limit=10) == len(list(SAMPLES.glob("*.html"))) - 1
     celery_app.control.purge()

@@ -25,6 +25,8 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("raw_page", schema=None) as batch_op:
         batch_op.add_column(sa.Column("entry", sa.JSON(), nullable=True))
+    with op.batch_alter_table("failure", schema=None) as batch_op:
+        batch_op.create_index("ix_failure_raw_page_id", ["raw_page_id"], unique=False)
     with op.batch_alter_table("article", schema=None) as batch_op:
         batch_op.add_column(sa.Column("body_hash", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("duplicate_of", sa.Integer(), nullable=True))
@@ -79,6 +81,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_article_body_hash")
         batch_op.drop_column("duplicate_of")
         batch_op.drop_column("body_hash")
+    with op.batch_alter_table("failure", schema=None) as batch_op:
+        batch_op.drop_index("ix_failure_raw_page_id")
     with op.batch_alter_table("raw_page", schema=None) as batch_op:
         batch_op.drop_column("entry")
 
