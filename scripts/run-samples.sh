@@ -82,6 +82,8 @@ if [ "$mode" = queued ]; then
   fi
   # The demo site goes away with this script; its source should not linger in the database.
   "$newsflow" sources remove "$source_id"
+  echo "==> the pipeline at a glance (newsflow status)"
+  COLUMNS=${COLUMNS:-120} "$newsflow" status
 else
   "$newsflow" ingest --local "${samples[@]}" "${pages[@]}"
   echo "==> NOTICE: polling the demo feed needs a worker (and Redis); skipped in --local mode."

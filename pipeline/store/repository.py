@@ -154,6 +154,7 @@ def upsert_article(session: Session, *, article: Article) -> StoredRef:
         ),
         fingerprint=fingerprint,
         body_changed=body_changed,
+        before_existed=before is not None,
     )
     if body_changed:
         duplicates.save_bands(session, article_id=article_id, bands=fingerprint.bands)

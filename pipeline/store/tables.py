@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -70,6 +71,16 @@ class ArticleRow(SQLModel, table=True):
     """One article, keyed by its canonical URL; storing it again updates the row in place."""
 
     __tablename__ = "article"
+    # Only duplicates are indexed by their original: with every original's NULL in it, the
+    # index would look useless to SQLite's planner once analysed (it counts NULLs as equal).
+    __table_args__ = (
+        Index(
+            "ix_article_duplicate_of",
+            "duplicate_of",
+            sqlite_where=text("duplicate_of IS NOT NULL"),
+            postgresql_where=text("duplicate_of IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     canonical_url: str = Field(sa_column=Column(Text, nullable=False, unique=True))
@@ -98,7 +109,7 @@ class ArticleRow(SQLModel, table=True):
     # The first-seen article this one repeats (a wire copy, a re-post); never a duplicate itself.
     duplicate_of: int | None = Field(
         default=None,
-        sa_column=Column(Integer, ForeignKey("article.id", ondelete="SET NULL"), index=True),
+        sa_column=Column(Integer, ForeignKey("article.id", ondelete="SET NULL")),
     )
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow, index=True)

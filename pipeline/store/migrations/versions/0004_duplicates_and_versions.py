@@ -31,7 +31,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("body_hash", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("duplicate_of", sa.Integer(), nullable=True))
         batch_op.create_index("ix_article_body_hash", ["body_hash"], unique=False)
-        batch_op.create_index("ix_article_duplicate_of", ["duplicate_of"], unique=False)
+        batch_op.create_index(
+            "ix_article_duplicate_of",
+            ["duplicate_of"],
+            unique=False,
+            sqlite_where=sa.text("duplicate_of IS NOT NULL"),
+            postgresql_where=sa.text("duplicate_of IS NOT NULL"),
+        )
         batch_op.create_index("ix_article_created_at", ["created_at"], unique=False)
         batch_op.create_foreign_key(
             "fk_article_duplicate_of_article",
