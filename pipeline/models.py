@@ -167,3 +167,4 @@ class StoredRef(Record):
     created: bool
     changed: tuple[str, ...] = Field((), description="Fields this store changed in a stored row.")
     duplicate_of: int | None = Field(None, description="The first-seen original it repeats.")
+    extractor_version: str | None = Field(None, description="The extractor that made it.")

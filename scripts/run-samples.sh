@@ -69,6 +69,14 @@ for _ in $(seq 50); do "$python" -c "import urllib.request,sys; urllib.request.u
 if [ "$mode" = queued ]; then
   "$newsflow" worker --loglevel warning --hostname "newsflow-run-$$@%h" >"$work/worker.log" 2>&1 &
   pids+=($!)
+  # Wait (at most a minute) until the worker answers, so that nothing reports it missing.
+  "$python" -c "
+import sys, time
+from workers.app import app
+deadline = time.monotonic() + 60
+while not app.control.ping(timeout=1.0) and time.monotonic() < deadline:
+    time.sleep(0.5)
+" || true
   echo "==> worker started (log: $work/worker.log); ingesting ${samples[*]}"
   if ! "$newsflow" ingest "${samples[@]}" --wait --timeout 300; then
     echo "==> some items failed; the worker said:"; tail -n 20 "$work/worker.log"; exit 1

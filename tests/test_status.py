@@ -67,6 +67,6 @@ def test_without_redis_the_status_says_so_and_still_shows_the_store(
         text=True,
         timeout=60,
     )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr
     assert "cannot reach the broker" in result.stdout and "articles" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr

@@ -167,7 +167,8 @@ def _ingest_queued(items: list[str], wait: bool, timeout: float | None) -> list[
     from workers.tasks import article_chain
 
     results = _send(
-        {source: (lambda source=source: article_chain(source).apply_async()) for source in items}
+        {source: (lambda source=source: article_chain(source).apply_async()) for source in items},
+        hint="start Redis, or use --local",
     )
     if not wait:
         console.print(f"queued {len(items)} item(s); follow them in Flower or with --wait")
@@ -175,7 +176,7 @@ def _ingest_queued(items: list[str], wait: bool, timeout: float | None) -> list[
     return _await_chains(results, "ingest", timeout)
 
 
-def _send(chains: dict[str, Any]) -> dict[str, Any]:
+def _send(chains: dict[str, Any], *, hint: str = "start Redis") -> dict[str, Any]:
     """Send each item's chain (built by the callable); a clear exit if Redis is away."""
     from workers.app import app as celery_app
 
@@ -187,7 +188,7 @@ def _send(chains: dict[str, Any]) -> dict[str, Any]:
     except (KombuOperationalError, RedisError, OSError) as error:
         raise _fail(
             f"cannot reach the broker at {maybe_sanitize_url(get_settings().broker_url)} "
-            f"({error}); start Redis, or use --local"
+            f"({error}); {hint}"
         ) from error
 
 
@@ -448,6 +449,8 @@ def status(
         typer.echo(report.model_dump_json(indent=2))
     else:
         render(report, console)
+    if report.broker_error:
+        raise typer.Exit(1)  # what could be read is printed; scripts still learn of the outage
 
 
 @app.command()
@@ -585,8 +588,13 @@ def reprocess(
         console.print(table)
     if orphans:
         errors.print(f"[yellow]{orphans} selected article(s) have no stored page[/yellow]: skipped")
-    if dry_run or not total:
-        console.print(f"{'would reprocess' if dry_run else 'nothing to reprocess:'} {total}")
+    if dry_run:
+        console.print(f"would reprocess {total}")
+        return
+    if not total:
+        console.print(
+            "nothing to reprocess" + ("" if everything else " (--all takes every article)")
+        )
         return
     results: list[Any] = []
     with _progress() as progress:
@@ -606,7 +614,10 @@ def _parse_since(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as error:
-        raise typer.BadParameter(f"{text!r} is not a date like 2026-11-01") from error
+        raise typer.BadParameter(
+            f"{text!r} is not a date like 2026-11-01 (UTC unless it says otherwise)",
+            param_hint="--since",
+        ) from error
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -654,6 +665,14 @@ def _print_reprocessed(outcomes: list[Any]) -> None:
         for field, count in changed.most_common():
             table.add_row(field, str(count))
         console.print(table)
+    others = sorted({outcome.extractor_version for outcome in stored} - {extractor_version(), None})
+    if others:
+        # Workers still running older (or newer) code: the articles are stored, but not by
+        # this extractor, and stay in the backlog.
+        errors.print(
+            f"[yellow]the workers run extractor {', '.join(others)}, this command "
+            f"{extractor_version()}:[/yellow] restart them on this version, then reprocess again"
+        )
     failed = [outcome for outcome in outcomes if outcome.status == "failed"]
     pending = sum(outcome.status == "pending" for outcome in outcomes)
     if failed:
@@ -669,7 +688,7 @@ def _print_reprocessed(outcomes: list[Any]) -> None:
         )
     if pending:
         console.print(f"[yellow]{pending} not finished[/yellow] when --timeout ran out")
-    if failed or pending:
+    if failed or pending or others:
         raise typer.Exit(1)
 
 

@@ -68,6 +68,7 @@ class Outcome:
     status: str  # stored, failed or pending
     changed: tuple[str, ...] = ()
     failed_task: str | None = None  # the task that recorded why
+    extractor_version: str | None = None  # the worker's, that made the stored article
 
 
 def outcomes(results: list[Any]) -> list[Outcome]:
@@ -105,7 +106,11 @@ def _outcome(chain: list[str], metas: dict[str, dict[str, Any]]) -> Outcome:
     last = metas[chain[-1]]
     if last.get("status") == "SUCCESS":
         result = last.get("result") or {}
-        return Outcome("stored", changed=tuple(result.get("changed") or ()))
+        return Outcome(
+            "stored",
+            changed=tuple(result.get("changed") or ()),
+            extractor_version=result.get("extractor_version"),
+        )
     for task_id in chain:  # an earlier stage's failure is the one recorded with a reason
         if metas[task_id].get("status") == "FAILURE":
             return Outcome("failed", failed_task=task_id)

@@ -99,6 +99,9 @@ def collect(settings: Settings) -> StatusReport:
         depths = queue_depths(client, settings)
     except (RedisError, OSError) as error:
         report.broker_error = f"cannot reach the broker at {report.broker} ({error})"
+        # Unknown, not empty: a script reading the JSON must not take them for "none".
+        report.unacked_complete = False
+        report.workers_error = "not asked: the broker does not answer"
         return report
     finally:
         client.close()

@@ -162,6 +162,7 @@ def upsert_article(session: Session, *, article: Article) -> StoredRef:
         article_id=article_id,
         canonical_url=canonical_url,
         created=before is None,
+        extractor_version=article.extractor_version,
         changed=_changed(
             before, {**values, "canonical_url": canonical_url, "duplicate_of": original}
         ),
