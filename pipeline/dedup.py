@@ -59,7 +59,11 @@ def words(body: str) -> list[str]:
 def body_hash(body: str) -> str:
     """The digest of the normalised body: equal for bodies that differ only in spacing, case
     and punctuation."""
-    return hashlib.sha256(" ".join(words(body)).encode()).hexdigest()
+    return _digest(words(body))
+
+
+def _digest(tokens: list[str]) -> str:
+    return hashlib.sha256(" ".join(tokens).encode()).hexdigest()
 
 
 def shingles(tokens: list[str]) -> set[str]:
@@ -85,7 +89,7 @@ class Fingerprint:
 def fingerprint(body: str) -> Fingerprint:
     tokens = words(body)
     grams = frozenset(shingles(tokens))
-    digest = hashlib.sha256(" ".join(tokens).encode()).hexdigest()
+    digest = _digest(tokens)
     if len(grams) < MIN_WORDS - SHINGLE + 1:
         return Fingerprint(digest, (), grams)
     signature = MinHash(num_perm=PERMUTATIONS, seed=_SEED)

@@ -49,6 +49,8 @@ def targets(
     settings: Settings, selection: Selection, *, limit: int | None = None, batch: int = 500
 ) -> Iterator[Target]:
     """The selected articles with a stored page, in id order, read a batch at a time."""
+    with session_scope(settings) as session:
+        conditions = _conditions(session, selection)
     after, sent = 0, 0
     while limit is None or sent < limit:
         size = batch if limit is None else min(batch, limit - sent)
@@ -63,7 +65,7 @@ def targets(
                     col(RawPage.entry),
                 )
                 .join(RawPage, col(RawPage.id) == col(ArticleRow.raw_page_id))
-                .where(col(ArticleRow.id) > after, *_conditions(session, selection))
+                .where(col(ArticleRow.id) > after, *conditions)
                 .order_by(col(ArticleRow.id))
                 .limit(size)
             )

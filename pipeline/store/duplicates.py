@@ -52,7 +52,6 @@ def link(
     article: dedup.Candidate,
     fingerprint: dedup.Fingerprint,
     body_changed: bool,
-    before_existed: bool = True,
 ) -> int | None:
     """Link the article just written to the first-seen original it repeats (returned; None
     when it is an original), and keep the links around it true.
@@ -67,7 +66,7 @@ def link(
     session.execute(
         update(ArticleRow).where(col(ArticleRow.id) == article_id).values(duplicate_of=original)
     )
-    if body_changed and before_existed:
+    if body_changed:
         stale = [
             copy.id
             for copy in _copies(session, article_id)

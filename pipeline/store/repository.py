@@ -145,7 +145,8 @@ def upsert_article(session: Session, *, article: Article) -> StoredRef:
             if article_id is None:  # kept the newer version already stored
                 return _kept(_row(session, table.c.canonical_url == canonical_url))
     assert article_id is not None
-    body_changed = before is None or before["body_hash"] != values["body_hash"]
+    # A stored body that changed: its bands are new, and its copies may no longer match it.
+    body_changed = before is not None and before["body_hash"] != values["body_hash"]
     original = duplicates.link(
         session,
         article_id=article_id,
@@ -154,9 +155,8 @@ def upsert_article(session: Session, *, article: Article) -> StoredRef:
         ),
         fingerprint=fingerprint,
         body_changed=body_changed,
-        before_existed=before is not None,
     )
-    if body_changed:
+    if before is None or body_changed:
         duplicates.save_bands(session, article_id=article_id, bands=fingerprint.bands)
     return StoredRef(
         article_id=article_id,
