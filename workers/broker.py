@@ -1,4 +1,4 @@
-"""Kombu's Redis transport with one fix, so that a worker survives a Redis restart.
+"""Kombu's Redis transport with two fixes, so that a worker survives a Redis restart.
 
 When a worker loses Redis while it holds delivered, unacknowledged messages, Celery closes the
 lost connection, and closing its channel tries to push those messages back to their queues.
@@ -7,6 +7,9 @@ Redis is gone, and by then kombu has dropped the connection's details, so the at
 dies ("Unrecoverable error"). Nothing needs pushing back: the messages are still in Redis's
 ``unacked`` set, and any worker hands them out again once the visibility timeout has passed.
 So the failed attempt is logged and let go.
+
+And a second: a producer that publishes on a channel closed with its lost connection gets a
+connection error, which kombu's retry recovers from, instead of ``AttributeError``.
 """
 
 from __future__ import annotations
@@ -38,6 +41,15 @@ class QoS(kombu_redis.QoS):
 
 class Channel(kombu_redis.Channel):
     QoS = QoS
+
+    def _connparams(self, asynchronous: bool = False) -> Any:
+        if self.connection is None:
+            # A channel closed with its lost connection, still held by a producer: kombu
+            # would fail with AttributeError, which no retry catches, so a task publishing its
+            # next step (or its own wait) failed and its message was acknowledged and lost.
+            # As a connection error, kombu's ensure() opens a fresh channel and publishes again.
+            raise RedisConnectionError("the channel's connection was closed")
+        return super()._connparams(asynchronous=asynchronous)
 
 
 class Transport(kombu_redis.Transport):
