@@ -1,10 +1,17 @@
-"""Scoring article bodies the way the public article-extraction benchmark does.
+"""Scoring extraction the way each development corpus's own benchmark does.
 
-Both texts become word tokens (``\\w+``) and then shingles of four consecutive tokens, counted
-as multisets. Per page, true positives, false positives and false negatives are divided by
-their sum, so a long page weighs no more than a short one. Precision is averaged over the
-pages where something was predicted, recall over the pages where something was expected, and
-F1 is the harmonic mean of the two averages.
+- **Bodies** (``article-body-dev``), as the public article-extraction benchmark scores them:
+  both texts become word tokens (``\\w+``) and then shingles of four consecutive tokens,
+  counted as multisets. Per page, true positives, false positives and false negatives are
+  divided by their sum, so a long page weighs no more than a short one. Precision is averaged
+  over the pages where something was predicted, recall over the pages where something was
+  expected, and F1 is the harmonic mean of the two averages.
+- **Snippets** (``snippets-dev``), as trafilatura's evaluation scores them: each text the body
+  must hold and does is a true positive, each it misses a false negative, and each piece of
+  boilerplate it holds a false positive, summed over all pages.
+- **Dates** (``dates-dev``): the share of pages whose publication day is found exactly.
+- **Metadata** (``metadata-dev``): titles equal as words, dates within a day (a page's local
+  day may differ from the UTC one a source gives), and authors as an F1 over names.
 """
 
 from __future__ import annotations
@@ -13,10 +20,10 @@ import gzip
 import json
 import re
 import statistics
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -29,7 +36,7 @@ class PageScore:
     true_positive: float
     false_positive: float
     false_negative: float
-    milliseconds: float
+    milliseconds: float = 0.0
 
     @property
     def precision(self) -> float | None:
@@ -45,13 +52,12 @@ class PageScore:
 
     @property
     def f1(self) -> float:
-        precision, recall = self.precision or 0.0, self.recall or 0.0
-        return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return _harmonic(self.precision or 0.0, self.recall or 0.0)
 
 
 @dataclass(frozen=True)
 class Report:
-    """One extractor's scores over a set of pages."""
+    """One extractor's body scores over a set of pages (page-averaged, as the benchmark)."""
 
     name: str
     pages: list[PageScore]
@@ -68,12 +74,45 @@ class Report:
 
     @property
     def f1(self) -> float:
-        precision, recall = self.precision, self.recall
-        return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return _harmonic(self.precision, self.recall)
 
-    def milliseconds(self, quantile: float) -> float:
-        times = sorted(page.milliseconds for page in self.pages)
-        return times[min(len(times) - 1, int(quantile * len(times)))] if times else 0.0
+
+@dataclass(frozen=True)
+class Counts:
+    """True positives, false positives and false negatives summed over pages."""
+
+    true_positive: int = 0
+    false_positive: int = 0
+    false_negative: int = 0
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(
+            self.true_positive + other.true_positive,
+            self.false_positive + other.false_positive,
+            self.false_negative + other.false_negative,
+        )
+
+    @property
+    def precision(self) -> float:
+        found = self.true_positive + self.false_positive
+        return self.true_positive / found if found else 0.0
+
+    @property
+    def recall(self) -> float:
+        expected = self.true_positive + self.false_negative
+        return self.true_positive / expected if expected else 0.0
+
+    @property
+    def f1(self) -> float:
+        return _harmonic(self.precision, self.recall)
+
+
+def total(counts: Iterable[Counts]) -> Counts:
+    return sum(counts, Counts())
+
+
+def _harmonic(precision: float, recall: float) -> float:
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
 def shingles(text: str, size: int = SHINGLE) -> Counter[tuple[str, ...]]:
@@ -89,10 +128,67 @@ def match(expected: str, predicted: str) -> tuple[float, float, float]:
     true_positive = sum((truth & guess).values())
     false_positive = sum((guess - truth).values())
     false_negative = sum((truth - guess).values())
-    total = true_positive + false_positive + false_negative
-    if total == 0:
+    found = true_positive + false_positive + false_negative
+    if found == 0:
         return 0.0, 0.0, 0.0
-    return true_positive / total, false_positive / total, false_negative / total
+    return true_positive / found, false_positive / found, false_negative / found
+
+
+def snippet_counts(body: str, required: Iterable[str], forbidden: Iterable[str]) -> Counts:
+    """How a body fares against the texts it must and must not hold.
+
+    Whitespace is compared as single spaces on both sides: where a paragraph breaks is layout.
+    """
+    text = _spaced(body)
+    held = [_spaced(snippet) in text for snippet in required if snippet.strip()]
+    leaked = [_spaced(snippet) in text for snippet in forbidden if snippet.strip()]
+    return Counts(sum(held), sum(leaked), len(held) - sum(held))
+
+
+def _spaced(text: str) -> str:
+    return " ".join((text or "").split())
+
+
+def plain(text: str | None) -> str:
+    """Lower-case words only: how titles and names are compared."""
+    return " ".join(_TOKEN.findall((text or "").lower()))
+
+
+def author_counts(found: Iterable[str], expected: Iterable[str]) -> Counts:
+    """Names found against names expected, compared as lower-case words."""
+    guess = {plain(name) for name in found if plain(name)}
+    truth = {plain(name) for name in expected if plain(name)}
+    return Counts(len(guess & truth), len(guess - truth), len(truth - guess))
+
+
+def split_names(authors: Iterable[str]) -> list[str]:
+    """A corpus's author strings as names, split plainly (not by the code under test)."""
+    return [
+        part
+        for author in authors
+        for part in re.split(r"\s*(?:,|;|\band\b)\s*", author)
+        if part.strip()
+    ]
+
+
+def same_day(found: date | datetime | None, expected: str) -> bool:
+    """The day found is the day expected (``YYYY-MM-DD``), as the page's own zone has it."""
+    if found is None:
+        return False
+    day = found.date() if isinstance(found, datetime) else found
+    return day.isoformat() == expected[:10]
+
+
+def same_moment(found: datetime | date | None, expected: str) -> bool:
+    """Equal to the day; a page's local date may be a day off the UTC one a source gives."""
+    if found is None:
+        return False
+    truth = datetime.fromisoformat(expected.replace("Z", "+00:00"))
+    if not isinstance(found, datetime):
+        return abs((found - truth.date()).days) <= 1
+    if found.utcoffset() is not None and truth.utcoffset() is not None:
+        return abs(found - truth) < timedelta(days=1)
+    return abs((found.date() - truth.date()).days) <= 1
 
 
 @dataclass(frozen=True)
@@ -115,29 +211,3 @@ def load_pages(folder: Path) -> Iterator[Page]:
             raw.decode("utf-8", errors="replace"),
             truth[key].get("articleBody", ""),
         )
-
-
-def compare(
-    pages: list[Page], extractors: dict[str, Callable[[Page], str]]
-) -> tuple[list[Report], dict[str, dict[str, str]]]:
-    """Score several extractors on the same pages, timing them in turn on each page.
-
-    Taking the extractors in turn page by page, after one warm-up call each (models and
-    caches load there), keeps a slower moment of the machine from falling on one of them.
-    """
-    for extractor in extractors.values():
-        if pages:
-            extractor(pages[0])
-    scores: dict[str, list[PageScore]] = {name: [] for name in extractors}
-    predictions: dict[str, dict[str, str]] = {name: {} for name in extractors}
-    for page in pages:
-        for name, extractor in extractors.items():
-            started = time.perf_counter()
-            try:
-                predicted = extractor(page)
-            except Exception:
-                predicted = ""
-            elapsed = (time.perf_counter() - started) * 1000
-            predictions[name][page.key] = predicted
-            scores[name].append(PageScore(page.key, *match(page.expected, predicted), elapsed))
-    return [Report(name, scores[name]) for name in extractors], predictions

@@ -88,6 +88,7 @@ def extract(document: CleanedDocument) -> Article:
         authors=page.authors
         or document.authors
         or tuple(names_from_byline(entry.author) if entry.author else ()),
+        agencies=page.agencies or document.agencies,
         published_at=parse_datetime(page.published or document.date_text) or entry.published,
         modified_at=parse_datetime(page.modified),
         section=page.section or (breadcrumbs[0] if breadcrumbs else None),

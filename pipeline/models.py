@@ -70,6 +70,7 @@ class PageMetadata(Record):
     headlines: tuple[str, ...] = ()
     description: str | None = None
     authors: tuple[str, ...] = ()
+    agencies: tuple[str, ...] = ()
     published: str | None = None
     modified: str | None = None
     section: str | None = None
@@ -94,6 +95,7 @@ class CleanedDocument(Record):
     title: str | None = None
     description: str | None = None
     authors: tuple[str, ...] = ()
+    agencies: tuple[str, ...] = ()
     paragraphs: tuple[str, ...] = ()
     images: tuple[Image, ...] = ()
     related: tuple[Link, ...] = ()
@@ -106,15 +108,28 @@ class CleanedDocument(Record):
     article_id: int | None = Field(None, description="The stored article this one updates.")
 
 
+DatePrecision = Literal["day", "time", "local-time"]
+
+
 class Article(Record):
-    """The structured article: what the extract stage produces and the store stage keeps."""
+    """The structured article: what the extract stage produces and the store stage keeps.
+
+    Dates are always timezone-aware, so that any two can be compared. How much of
+    ``published_at`` a source stated is in ``published_precision``:
+
+    - ``"time"``: the moment, with the UTC offset the source gave;
+    - ``"local-time"``: a wall-clock time the page gave without its zone, kept as if UTC;
+    - ``"day"``: the day only, kept as 00:00 UTC of that day.
+    """
 
     url: str | None = None
     canonical_url: str | None = None
     title: str | None = None
     description: str | None = None
-    authors: tuple[str, ...] = ()
+    authors: tuple[str, ...] = Field((), description="People who wrote it, in byline order.")
+    agencies: tuple[str, ...] = Field((), description="News agencies credited (AP, Reuters...).")
     published_at: datetime | None = None
+    published_precision: DatePrecision | None = None
     modified_at: datetime | None = None
     section: str | None = None
     tags: tuple[str, ...] = ()
@@ -138,7 +153,9 @@ ARTICLE_KEYS = (
     "title",
     "description",
     "authors",
+    "agencies",
     "published_at",
+    "published_precision",
     "modified_at",
     "section",
     "tags",

@@ -1016,71 +1016,56 @@ def sources_poll(
 
 @bench_app.command("extract")
 def bench_extract(
-    folder: Annotated[
-        Path, typer.Argument(help="Pages in the article-extraction-benchmark layout.")
-    ] = Path("../shared/corpus/article-body-dev"),
+    root: Annotated[
+        Path,
+        typer.Argument(help="The corpora's folder, or one corpus folder."),
+    ] = Path("../shared/corpus"),
+    corpus: Annotated[
+        list[str] | None,
+        typer.Option(help="Run this corpus only (repeat for more); default: every one."),
+    ] = None,
+    part: Annotated[
+        str, typer.Option(help="tuning, validation or both (by a fixed hash of the site).")
+    ] = "both",
+    jobs: Annotated[int, typer.Option(min=1, help="Processes to spread the pages over.")] = 1,
+    worst: Annotated[
+        int, typer.Option(min=0, help="How many of the worst tuning pages to list.")
+    ] = 0,
     out: Annotated[
         Path | None, typer.Option(help='Write newsflow\'s bodies as {key: {"articleBody": ...}}.')
     ] = None,
-    worst: Annotated[int, typer.Option(min=0, help="How many of the worst pages to list.")] = 10,
+    record: Annotated[
+        Path | None,
+        typer.Option(help="Append the output, dated, with its command, to this Markdown file."),
+    ] = None,
 ) -> None:
-    """Body F1, precision, recall and time per page: newsflow beside trafilatura, same run."""
-    import trafilatura
+    """Body, snippets, dates, titles and authors: newsflow beside trafilatura, same run."""
+    from pipeline.corpora import PARTS
+    from workers import benchmark
 
-    from pipeline.clean import clean
-    from pipeline.evaluation import Page, compare, load_pages
-    from pipeline.extract import extract as extract_article
-
-    if not (folder / "ground-truth.json").is_file():
-        raise _fail(f"{folder} has no ground-truth.json (expected html/<key>.html.gz beside it)")
-    pages = list(load_pages(folder))
-
-    def newsflow(page: Page) -> str:
-        # The clean and extract stages exactly as the pipeline runs them.
-        return extract_article(clean(page.html, "html", url=page.url)).body
-
-    def reference(page: Page) -> str:
-        return trafilatura.extract(page.html, url=page.url) or ""
-
-    reports, predictions = compare(pages, {"newsflow": newsflow, "trafilatura": reference})
-    table = Table(title=f"article body, {len(pages)} pages of {folder}")
-    for column in ("extractor", "F1", "precision", "recall", "median ms", "p95 ms"):
-        table.add_column(column, justify="right" if column != "extractor" else "left")
-    for report in reports:
-        table.add_row(
-            report.name,
-            f"{report.f1:.4f}",
-            f"{report.precision:.4f}",
-            f"{report.recall:.4f}",
-            f"{report.milliseconds(0.5):.1f}",
-            f"{report.milliseconds(0.95):.1f}",
-        )
-    console.print(table)
-    ours, theirs = reports
-    console.print(
-        f"time per page, newsflow / trafilatura: median "
-        f"{ours.milliseconds(0.5) / theirs.milliseconds(0.5):.2f}x, "
-        f"p95 {ours.milliseconds(0.95) / theirs.milliseconds(0.95):.2f}x "
-        f"(newsflow: clean + extract, all fields; trafilatura: extract(), body only)"
-    )
-    urls = {page.key: page.url for page in pages}
-    if worst:
-        low = Table(title=f"newsflow's {worst} worst pages")
-        for column in ("key", "F1", "precision", "recall", "url"):
-            low.add_column(column, overflow="fold")
-        for score in sorted(ours.pages, key=lambda page: page.f1)[:worst]:
-            low.add_row(
-                score.key[:16],
-                f"{score.f1:.3f}",
-                f"{score.precision or 0:.3f}",
-                f"{score.recall or 0:.3f}",
-                urls[score.key],
-            )
-        console.print(low)
+    if part not in {*PARTS, "both"}:
+        raise _fail(f"--part is tuning, validation or both, not {part!r}")
+    try:
+        folders = benchmark.corpus_folders(root, corpus)
+    except FileNotFoundError as error:
+        raise _fail(str(error)) from error
+    parts = PARTS if part == "both" else (part,)
+    output = Console(record=True, width=max(console.width, 100))
+    found = benchmark.report(output, folders, parts=parts, jobs=jobs, worst=worst)
     if out is not None:
-        bodies = {key: {"articleBody": body} for key, body in predictions["newsflow"].items()}
+        bodies = {
+            key: {"articleBody": prediction.body}
+            for predictions in found.values()
+            for key, prediction in predictions["newsflow"].items()
+        }
         out.write_text(json.dumps(bodies, ensure_ascii=False, indent=1), encoding="utf-8")
-        console.print(f"predictions written to {out}")
+        output.print(f"predictions written to {out}")
+    if record is not None:
+        command = " ".join(["newsflow bench extract", *sys.argv[3:]])
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+        text = output.export_text()
+        with record.open("a", encoding="utf-8") as file:
+            file.write(f"\n## {stamp}: `{command}`\n\n```\n{text.rstrip()}\n```\n")
 
 
 @db_app.command("upgrade")

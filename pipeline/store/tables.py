@@ -88,7 +88,11 @@ class ArticleRow(SQLModel, table=True):
     title: str | None = Field(default=None, sa_column=Column(Text))
     description: str | None = Field(default=None, sa_column=Column(Text))
     authors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    agencies: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     published_at: datetime | None = Field(default=None, sa_column=Column(IsoDateTime, index=True))
+    published_precision: str | None = Field(default=None, max_length=12)
     modified_at: datetime | None = Field(default=None, sa_column=Column(IsoDateTime))
     section: str | None = None
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
