@@ -7,36 +7,18 @@ layout (a full timestamp with its zone, a list of authors), so extraction asks t
 from __future__ import annotations
 
 import html
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import htmldate
 from lxml import html as lxml_html
 from trafilatura import metadata as trafilatura_metadata
 
 from .bylines import names_from_byline
+from .dates import read_dates
+from .markup import article_node, as_list, first, json_ld_nodes, meta_pairs, text, types
 from .models import PageMetadata
-
-_ARTICLE_TYPES = {
-    "article",
-    "newsarticle",
-    "reportagenewsarticle",
-    "analysisnewsarticle",
-    "opinionnewsarticle",
-    "reviewnewsarticle",
-    "backgroundnewsarticle",
-    "blogposting",
-    "liveblogposting",
-    "webpage",
-    "scholarlyarticle",
-    "techarticle",
-    "report",
-    "socialmediaposting",
-    "posting",
-}
 
 
 @dataclass
@@ -44,8 +26,6 @@ class _Found:
     title: str | None = None
     description: str | None = None
     authors: list[str] = field(default_factory=list)
-    published: str | None = None
-    modified: str | None = None
     section: str | None = None
     tags: list[str] = field(default_factory=list)
     site_name: str | None = None
@@ -83,17 +63,14 @@ def read_metadata(tree: lxml_html.HtmlElement, url: str | None = None) -> PageMe
         )
         if _plain(name) not in own
     ]
-    if not found.published:
-        guess = htmldate.find_date(tree, url=url, original_date=True, extensive_search=True)
-        # A bare year comes back as its 1 January: usually a copyright line, not the story.
-        found.published = guess if guess and not guess.endswith("-01-01") else None
+    published, modified = read_dates(tree, url)
     return PageMetadata(
         title=headline(found.title, outlets, _h1(tree)),
         headlines=tuple(h for h in headlines if h),
         description=found.description,
         authors=tuple(dict.fromkeys(authors)),
-        published=found.published,
-        modified=found.modified,
+        published=published,
+        modified=modified,
         section=found.section,
         tags=tuple(tag for tag in found.tags if _plain(tag) != _plain(found.title)),
         site_name=site_name,
@@ -186,131 +163,67 @@ def _headlines(tree: lxml_html.HtmlElement) -> list[str]:
 def _statements(tree: lxml_html.HtmlElement) -> _Found:
     found = _Found()
     _from_json_ld(tree, found)
-    pairs = _meta_pairs(tree)
+    pairs = meta_pairs(tree)
     meta: dict[str, str] = {}
     for name, value in pairs:
         meta.setdefault(name, value)
 
-    def first(*names: str) -> str | None:
+    def stated(*names: str) -> str | None:
         for name in names:
             value = meta.get(name)
             if value:
                 return value
         return None
 
-    found.title = found.title or first("og:title", "twitter:title", "title", "dc.title")
-    found.description = found.description or first(
+    found.title = found.title or stated("og:title", "twitter:title", "title", "dc.title")
+    found.description = found.description or stated(
         "og:description", "description", "twitter:description", "dc.description"
     )
     if not found.authors:
-        names = first("author", "article:author", "dc.creator", "parsely-author", "sailthru.author")
+        names = stated(
+            "author", "article:author", "dc.creator", "parsely-author", "sailthru.author"
+        )
         if names and not names.startswith("http"):
             found.authors = names_from_byline(names)
-    found.published = found.published or first(
-        "article:published_time",
-        "datepublished",
-        "pubdate",
-        "publishdate",
-        "dc.date",
-        "dc.date.issued",
-        "date",
-        "parsely-pub-date",
-        "sailthru.date",
-        "og:article:published_time",
-    )
-    found.modified = found.modified or first(
-        "article:modified_time",
-        "og:updated_time",
-        "datemodified",
-        "last-modified",
-        "dc.date.modified",
-    )
-    found.section = found.section or first("article:section", "section", "parsely-section")
+    found.section = found.section or stated("article:section", "section", "parsely-section")
     if not found.tags:
         keywords = [v for n, v in pairs if n in {"article:tag", "news_keywords", "keywords"}]
         found.tags = _split_tags(keywords)
-    found.site_name = found.site_name or first("og:site_name", "application-name", "publisher")
-    found.image = found.image or first("og:image", "og:image:url", "twitter:image")
+    found.site_name = found.site_name or stated("og:site_name", "application-name", "publisher")
+    found.image = found.image or stated("og:image", "og:image:url", "twitter:image")
     canonical = tree.xpath('//link[translate(@rel,"CANONICAL","canonical")="canonical"]/@href')
-    found.canonical_url = (canonical[0].strip() if canonical else None) or first("og:url")
+    found.canonical_url = (canonical[0].strip() if canonical else None) or stated("og:url")
     lang = tree.xpath("/html/@lang") or tree.xpath("/html/@xml:lang")
-    found.language = (str(lang[0]) if lang else None) or first(
+    found.language = (str(lang[0]) if lang else None) or stated(
         "content-language", "og:locale", "language"
     )
     return found
 
 
-def _meta_pairs(tree: lxml_html.HtmlElement) -> list[tuple[str, str]]:
-    pairs = []
-    for element in tree.iter("meta"):
-        name = (
-            (
-                element.get("property")
-                or element.get("name")
-                or element.get("itemprop")
-                or element.get("http-equiv")
-                or ""
-            )
-            .strip()
-            .lower()
-        )
-        content = _text(element.get("content")) or ""
-        if name and content:
-            pairs.append((name, content))
-    return pairs
-
-
 def _from_json_ld(tree: lxml_html.HtmlElement, found: _Found) -> None:
-    article: dict[str, Any] | None = None
-    for script in tree.xpath('//script[contains(translate(@type,"LDJSON","ldjson"),"ld+json")]'):
-        for node in _json_ld_nodes(script.text_content()):
-            types = {t.lower() for t in _as_list(node.get("@type")) if isinstance(t, str)}
-            if "breadcrumblist" in types and not found.breadcrumbs:
-                found.breadcrumbs = _breadcrumb_names(node)
-            elif types & _ARTICLE_TYPES and (article is None or "webpage" in _types(article)):
-                article = node
+    nodes = json_ld_nodes(tree)
+    crumbs = next((node for node in nodes if "breadcrumblist" in types(node)), None)
+    if crumbs is not None:
+        found.breadcrumbs = _breadcrumb_names(crumbs)
+    article = article_node(nodes)
     if article is None:
         return
-    found.title = _text(article.get("headline")) or _text(article.get("name"))
-    found.description = _text(article.get("description"))
+    found.title = text(article.get("headline")) or text(article.get("name"))
+    found.description = text(article.get("description"))
     found.authors = _person_names(article.get("author"))
-    found.structured_authors = any(isinstance(a, dict) for a in _as_list(article.get("author")))
-    found.published = _text(article.get("datePublished")) or _text(article.get("dateCreated"))
-    found.modified = _text(article.get("dateModified"))
-    found.section = _text(_first(article.get("articleSection")))
-    found.tags = _split_tags(_as_list(article.get("keywords")))
-    publisher = _first(article.get("publisher"))
+    found.structured_authors = any(isinstance(a, dict) for a in as_list(article.get("author")))
+    found.section = text(first(article.get("articleSection")))
+    found.tags = _split_tags(as_list(article.get("keywords")))
+    publisher = first(article.get("publisher"))
     if isinstance(publisher, dict):
-        found.site_name = _text(publisher.get("name"))
-    found.language = _text(article.get("inLanguage"))
-    image = _first(article.get("image"))
-    found.image = _text(image.get("url")) if isinstance(image, dict) else _text(image)
-
-
-def _types(node: dict[str, Any]) -> set[str]:
-    return {t.lower() for t in _as_list(node.get("@type")) if isinstance(t, str)}
-
-
-def _json_ld_nodes(text: str) -> list[dict[str, Any]]:
-    try:
-        data = json.loads(text.strip().rstrip(";"))
-    except ValueError:
-        return []
-    nodes: list[dict[str, Any]] = []
-    stack = _as_list(data)
-    while stack:
-        item = stack.pop(0)
-        if isinstance(item, dict):
-            nodes.append(item)
-            stack.extend(_as_list(item.get("@graph")))
-            main = item.get("mainEntity")
-            if isinstance(main, dict):
-                stack.append(main)
-    return nodes
+        found.site_name = text(publisher.get("name"))
+    found.language = text(article.get("inLanguage"))
+    image = first(article.get("image"))
+    found.image = text(image.get("url")) if isinstance(image, dict) else text(image)
 
 
 def _breadcrumb_names(node: dict[str, Any]) -> list[str]:
-    items = [item for item in _as_list(node.get("itemListElement")) if isinstance(item, dict)]
+    items = [item for item in as_list(node.get("itemListElement")) if isinstance(item, dict)]
     items.sort(key=_position)
     names = []
     for item in items:
@@ -331,12 +244,12 @@ def _position(item: dict[str, Any]) -> float:
 
 def _person_names(value: Any) -> list[str]:
     names: list[str] = []
-    for person in _as_list(value):
+    for person in as_list(value):
         if isinstance(person, dict):
-            if "organization" in _types(person):
+            if "organization" in types(person):
                 continue
             # A Person's name is structured data: taken as written, not parsed as a byline.
-            name = _text(person.get("name"))
+            name = text(person.get("name"))
             if name and not name.startswith("http"):
                 names.append(name)
         elif isinstance(person, str) and person.strip() and not person.startswith("http"):
@@ -351,21 +264,3 @@ def _split_tags(values: list[Any]) -> list[str]:
             tags.extend(part.strip() for part in html.unescape(value).split(",") if part.strip())
     # CMS-internal markers ("digital_syndication", "textaboveleftsmall") are not topics.
     return list(dict.fromkeys(tag for tag in tags if "_" not in tag and len(tag) <= 60))
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _first(value: Any) -> Any:
-    items = _as_list(value)
-    return items[0] if items else None
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip():
-        # Entities escaped twice in the source ("&amp;apos;") arrive once-escaped here.
-        return re.sub(r"\s+", " ", html.unescape(value)).strip()
-    return None
