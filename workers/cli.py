@@ -298,13 +298,23 @@ def extract(
         _print_article(data)
 
 
+def _dated(value: str | None, precision: str | None) -> str | None:
+    """A date as precise as its source: the day alone when only the day is known."""
+    if not value:
+        return None
+    if precision == "day":
+        return value[:10]
+    return f"{value} (no zone given)" if precision == "local-time" else value
+
+
 def _print_article(data: dict[str, Any]) -> None:
     console.print(f"[bold]{data['title'] or '(no title)'}[/bold]")
     facts = [
         ("id", data["id"]),
         ("url", data["canonical_url"] or data["url"]),
         ("authors", ", ".join(data["authors"])),
-        ("published", data["published_at"]),
+        ("agencies", ", ".join(data["agencies"])),
+        ("published", _dated(data["published_at"], data["published_precision"])),
         ("section", data["section"]),
         ("tags", ", ".join(data["tags"])),
         ("language", data["language"]),
