@@ -106,7 +106,11 @@ def _corpora(root: Path) -> None:
     # A doubtful row is left out of the figures, as the corpora's READMEs ask.
     dates.append({**dates[0], "published": "1999-01-01", "gt_warning": "doubtful"})
     (root / "article-body-dev" / "ground-truth.json").write_text(json.dumps(body_truth))
-    for name, rows in (("snippets-dev", snippets), ("dates-dev", dates), ("metadata-dev", metadata)):
+    for name, rows in (
+        ("snippets-dev", snippets),
+        ("dates-dev", dates),
+        ("metadata-dev", metadata),
+    ):
         lines = "\n".join(json.dumps(row) for row in rows)
         (root / name / "manifest.jsonl").write_text(lines + "\n")
 
@@ -145,7 +149,17 @@ def test_bench_extract_runs_one_corpus_and_one_part(tmp_path: Path) -> None:
     _corpora(root)
     result = CliRunner().invoke(
         app,
-        ["bench", "extract", str(root), "--corpus", "dates-dev", "--part", "tuning", "--worst", "3"],
+        [
+            "bench",
+            "extract",
+            str(root),
+            "--corpus",
+            "dates-dev",
+            "--part",
+            "tuning",
+            "--worst",
+            "3",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "dates-dev" in result.output and "snippets-dev" not in result.output
