@@ -50,7 +50,9 @@ def article(**changes: object) -> Article:
         "canonical_url": "https://news.example/a",
         "title": "A title",
         "authors": ("Jane Doe",),
+        "agencies": ("AP", "dpa"),
         "published_at": datetime(2020, 1, 13, 9, 30, tzinfo=timezone(timedelta(hours=2))),
+        "published_precision": "time",
         "body": "First paragraph.\n\nSecond paragraph.",
         "images": (Image(url="https://news.example/i.jpg", caption="A caption", credit="Reuters"),),
         "related": (Link(title="Another story", url="https://news.example/b"),),
@@ -107,6 +109,7 @@ def test_storing_an_article_twice_updates_one_row(any_db_settings: Settings) -> 
     assert back.published_at == datetime(2020, 1, 13, 9, 30, tzinfo=timezone(timedelta(hours=2)))
     assert back.images[0].credit == "Reuters" and back.related[0].title == "Another story"
     assert back.authors == ("Jane Doe",)
+    assert back.agencies == ("AP", "dpa") and back.published_precision == "time"
 
 
 def test_an_article_from_an_older_fetch_does_not_overwrite_a_newer_one(
