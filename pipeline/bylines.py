@@ -1,27 +1,231 @@
-"""Author names from bylines: split, cleaned of roles, outlets and widget text, or refused.
+"""Who wrote a story: people's names from bylines, and the news agencies credited apart.
 
 Bylines carry more than names: "By JANE DOE and John Roe", "Pete Evans · CBC News",
-"Oli Coleman View author archive Get author RSS feed", "Laura E. Adkins December 28, 2016".
-A name is what is left once the furniture is gone; what never was a name ("Submitted",
-"See full bio", a month) is dropped.
+"Oli Coleman View author archive Get author RSS feed", "Von Anna Müller, dpa",
+"Texte : Marie Dupont. Photos : Paul Martin". A name is what is left once the furniture is
+gone (labels, roles, dates, widget text, the outlet); what never was a name ("Submitted",
+"See full bio", a month, a handle) is dropped. A wire agency is not a person, but a wire story
+must stay attributed, so agencies are returned as a second list instead of being dropped.
 """
 
 from __future__ import annotations
 
 import re
 
-_BY = re.compile(r"^\s*(?:by|written by|posted by)\s*:?\s+", re.I)
+# -- agencies --------------------------------------------------------------------------------
+
+# Canonical short name -> the ways bylines and credit lines spell it. Short all-capital forms
+# ("AP", "PA", "TT") are matched with their case only: "ap" or "Tt" are not agencies.
+_AGENCY_FORMS: dict[str, tuple[str, ...]] = {
+    "AP": ("The Associated Press", "Associated Press", "AP"),
+    "Reuters": ("Thomson Reuters", "Reuters"),
+    "AFP": ("Agence France-Presse", "Agence France Presse", "AFP"),
+    "dpa": ("Deutsche Presse-Agentur", "dpa-AFX", "dpa", "DPA"),
+    "ANSA": ("ANSA",),
+    "EFE": ("Agencia EFE", "EFE"),
+    "Europa Press": ("Europa Press",),
+    "Kyodo": ("Kyodo News", "Kyodo"),
+    "Jiji": ("Jiji Press",),
+    "Xinhua": ("Xinhua News Agency", "Xinhua", "新华社"),
+    "Yonhap": ("Yonhap News Agency", "Yonhap", "연합뉴스"),
+    "PA": ("PA Media", "Press Association", "PA"),
+    "APA": ("APA",),
+    "KNA": ("KNA",),
+    "epd": ("epd",),
+    "AFX": ("AFX",),
+    "SDA": ("Keystone-SDA", "Keystone-ATS", "SDA", "ATS"),
+    "Belga": ("Belga",),
+    "ANP": ("ANP",),
+    "TT": ("TT Nyhetsbyrån", "TT"),
+    "NTB": ("NTB",),
+    "Ritzau": ("Ritzau",),
+    "STT": ("STT",),
+    "Lusa": ("Lusa",),
+    "PAP": ("PAP",),
+    "CTK": ("ČTK", "CTK"),
+    "MTI": ("MTI",),
+    "Anadolu": ("Anadolu Agency", "Anadolu Ajansı", "Anadolu"),
+    "UPI": ("United Press International", "UPI"),
+    "CP": ("The Canadian Press", "Canadian Press"),
+    "AAP": ("Australian Associated Press", "AAP"),
+    "PTI": ("Press Trust of India", "PTI"),
+    "IANS": ("IANS",),
+    "ANI": ("ANI",),
+    "TASS": ("TASS",),
+    "Interfax": ("Interfax",),
+    "Bloomberg": ("Bloomberg News", "Bloomberg"),
+    "SID": ("SID",),
+}
+_CANONICAL = {form: name for name, forms in _AGENCY_FORMS.items() for form in forms}
+_BY_LENGTH = sorted(_CANONICAL, key=len, reverse=True)
+# Longer forms are spelled with any case ("REUTERS", "Associated press"); short ones exactly.
+_AGENCY = re.compile(
+    r"(?<![\w-])(?:"
+    + "|".join(
+        re.escape(form) if len(form) <= 4 else "(?i:" + re.escape(form) + ")" for form in _BY_LENGTH
+    )
+    + r")(?![\w-])"
+)
+_TRAILING_AGENCY = re.compile(
+    r"(\w)\s+((?i:the\s+)?(?:"
+    + "|".join(re.escape(form) for form in _BY_LENGTH if " " in form or form.isupper())
+    + r"))\s*$"
+)
+# "with agencies", "mit Agenturen", "avec AFP", "(Reuters/AP)": what is left around agencies.
+_AGENCY_WORDS = re.compile(
+    r"(?i)(?<!\w)(?:with|mit|avec|con|met|med|and|und|et|y|e|en|og|och|from|von|de|"
+    r"agencies|agency|agenturen|agentur|agences?|agencias?|agenzie|agenzia|agentschappen|"
+    r"wires?|news|staff|nachrichtenagentur|agence|reporting|material|agenturmaterial|"
+    r"informationen|information|información|informazioni|informations|services?|"
+    r"contributed|to|this|report|story)(?!\w)"
+)
+
+
+def _canonical(form: str) -> str:
+    return _CANONICAL.get(form) or next(
+        (name for known, name in _CANONICAL.items() if known.lower() == form.lower()), form
+    )
+
+
+def agency_of(text: str) -> str | None:
+    """The agency ``text`` is, as a whole ("The Associated Press", "REUTERS", an outlet's
+    wire service as "CNN Wire"), or None."""
+    text = " ".join(text.split()).strip(" .,;:()/-–—")
+    found = _AGENCY.fullmatch(text)
+    if found:
+        return _canonical(found.group())
+    return text if re.fullmatch(r"[A-Z][\w&.-]*(?: [A-Z][\w&.-]*){0,2} Wire", text) else None
+
+
+def _take_agencies(text: str) -> tuple[str, list[str]]:
+    """``text`` with its agency credits cut out, and those agencies.
+
+    An agency is cut out only where it stands as a credit of its own (between separators, in
+    brackets, after a slash), not inside a longer name: "Reuters" in "Reuters Institute".
+    """
+    agencies: list[str] = []
+    # "JANE DOE Associated Press", "Jane Doe AP": a name, then its agency, unseparated.
+    text = _TRAILING_AGENCY.sub(r"\g<1> , \g<2>", text)
+    joiners = r"(\s*(?:[,;|/()\[\]·•]|\s[-–—]\s|\b(?:and|und|et|y|e|en|og|och)\b)\s*)"
+    pieces = re.split(joiners, text)
+    kept: list[str] = []
+    for piece in pieces:
+        core = _AGENCY_WORDS.sub(" ", piece) if _AGENCY.search(piece) else piece
+        found = _AGENCY.findall(core)
+        leftover = _AGENCY.sub(" ", core)
+        if found and not re.search(r"\w", leftover):
+            agencies.extend(_canonical(form) for form in found)
+            kept.append(" , ")
+        elif agency_of(piece):
+            agencies.append(agency_of(piece) or "")
+            kept.append(" , ")
+        else:
+            kept.append(piece)
+    return "".join(kept), list(dict.fromkeys(agencies))
+
+
+# A body's last lines that credit an agency: "© 2024 The Associated Press. All rights
+# reserved.", "(Reporting by Jane Doe; Editing by John Roe)" at Reuters, "dpa/ab", "(AFP)".
+_DATELINE = re.compile(
+    r"^[\w .,'’/-]{0,60}?[(\[]\s*(?P<agencies>[^()\[\]]{2,40}?)\s*[)\]]\s*[-–—:]"
+    r"|^[A-ZÀ-Ý][\w .'’/-]{1,40},?\s+\d{1,2}\.?\s*\w{0,10}\.?\s*[(\[]\s*(?P<dated>[^()\[\]]{2,40})"
+    r"\s*[)\]]"
+)
+_CREDIT_LINE = re.compile(
+    r"^\s*(?:©|\(c\)|copyright)\s*(?:\d{4}\s*)?(?P<agencies>[^.]{2,60}?)\.?"
+    r"(?:\s*all rights reserved\.?.*)?$"
+    r"|^\s*[(\[]?\s*(?P<alone>[^()\[\]]{2,40}?)\s*[)\]]?\s*$",
+    re.I,
+)
+
+
+def agencies_in_text(body: str) -> list[str]:
+    """The agencies a body credits in a dateline ("WASHINGTON (Reuters) -", "Berlin (dpa) -")
+    or in a credit line of its own at its start or end ("© 2024 The Associated Press. All
+    rights reserved.", "(AFP)", "dpa/AFP/ab").
+
+    Only those positions count: a story that quotes Reuters in a sentence is not a wire story.
+    """
+    lines = [" ".join(line.split()) for line in (body or "").splitlines() if line.strip()]
+    if not lines:
+        return []
+    found: list[str] = []
+    for line in lines[:2]:
+        dateline = _DATELINE.match(line[:160])
+        if dateline:
+            found += _agency_list(dateline.group("agencies") or dateline.group("dated"))
+    for line in lines[:1] + lines[-3:]:
+        if len(line) > 160:
+            continue
+        credit = _CREDIT_LINE.match(line)
+        if credit:
+            found += _agency_list(credit.group("agencies") or credit.group("alone"))
+    return list(dict.fromkeys(found))
+
+
+def _agency_list(text: str | None) -> list[str]:
+    """The agencies of a short credit ("dpa/AFP", "AP, Reuters"), all or none: "(Photo: AP)"
+    and "Reuters Institute" credit nobody's story."""
+    joiners = r"\s*(?:[,/&+;]|\band\b|\bund\b|\bet\b|\by\b)\s*"
+    # "© Thomson Reuters 2024": the year is no part of the name.
+    parts = [re.sub(r"\b(?:19|20)\d\d\b", "", part) for part in re.split(joiners, text or "")]
+    agencies = [agency_of(part) for part in parts if part.strip()]
+    # "dpa/ab": an editor's initials after the agency, lower-case and short.
+    if agencies and agencies[-1] is None and re.fullmatch(r"[a-zäöü]{1,4}", parts[-1].strip()):
+        agencies.pop()
+    if not agencies or any(agency is None for agency in agencies):
+        return []
+    return [agency for agency in agencies if agency]
+
+
+# -- people ----------------------------------------------------------------------------------
+
+_BY = re.compile(
+    r"^\s*(?:(?:written|posted|reported|story|words|text|reporting|compiled|published)\s+by|"
+    r"by|from|"
+    r"(?:text|texte|testo|texto|tekst|autor(?:in|a)?|autore|autrice|auteure?|authors?|"
+    r"redactie|redacción|verfasser(?:in)?|geschrieben von|publié par|escrito por|"
+    r"scritto da|a cura di|geplaatst door|interview)\s*:?)\s*:?\s+",
+    re.I,
+)
 # "von", "par", "di"...: only before two words or more, since "Di Wang" is a name.
-_FOREIGN_BY = re.compile(r"^\s*(?:von|par|por|di|door|av|af|przez)\s+(?=\S+\s+\S)", re.I)
-# Lower-case joiners only: "Kim Y. Lee" and "José Ortega y Gasset" keep their "Y"/"y"...
-_SEPARATORS = re.compile(r"\s*(?:,|;|&|\||\b(?:and|AND|und|et)\b)\s*")
-# A byline's second half: the outlet or a role after a middle dot, a bar or a spaced dash.
+_FOREIGN_BY = re.compile(r"^\s*(?:von|vom|par|por|di|door|av|af|przez)\s+(?=\S+\s+\S)", re.I)
+# Widget text before the name: "Zeige alle Beiträge von Petra Ruland", "More posts by".
+_BEFORE_NAME = re.compile(
+    r"^.{0,40}?\b(?:(?:all|more|view|see)\s+(?:\w+\s+)?(?:posts|articles|stories)\s+by|"
+    r"(?:alle|weitere|mehr)\s+(?:\w+\s+)?(?:beiträge|artikel|texte)\s+von|"
+    r"(?:tous\s+les\s+)?articles\s+de|(?:todos\s+los\s+)?artículos\s+de|"
+    r"(?:tutti\s+gli\s+)?articoli\s+di)\s+",
+    re.I,
+)
+# Joiners that always separate names, then those that only do between two full names:
+# "José Ortega y Gasset" keeps its "y", "Ana García y Pedro López" is two people.
+_SEPARATORS = re.compile(
+    r"\s*(?:,|;|&|\||\s/\s|/(?=\s*[A-Z])|\s\+\s|"
+    r"\b(?:and|AND|und|UND|et|ET|sowie|with|mit|avec|con|met|och|og|ja|oraz|és|ve|și)\b)\s*"
+)
+_WEAK_JOINER = re.compile(r"\s+(?:y|e|en|i|a)\s+")
+# Credits that are not authorship: a photo, an illustration, a video, an editor.
+_NOT_AUTHORSHIP = re.compile(
+    r"(?i)(?:^|(?<=[\s,;|.(]))(?:(?:cover\s+|lead\s+|top\s+)?(?:photo(?:graph)?s?|photography|"
+    r"fotos?|fotografie|fotografías?|fotografia|bilder?|illustrations?|illustré|grafik|"
+    r"graphics?|infografik|video|kamera|camera|images?|credits?|quelle|source|fuente|fonte|"
+    r"bron|(?:additional\s+)?reporting|edited|editing|translated|translation|übersetzung|"
+    r"traduction|traducción|mitarbeit|cartoon|design|designed|layout|produced|production)"
+    r"(?:\s+(?:by|von|par|por|di|de|door)\b|\s*:))"
+    r".*?(?=[;|]|\b(?:text|texte|testo|texto|by|von|autor\w*|author|auteur)\s*:|$)"
+)
+# "AP Photo/Evan Vucci", "dpa-Bild/Anna Roe": an agency's picture, not its story.
+_PHOTO_CREDIT = re.compile(r"(?i)\b[\w-]+[\s-](?:photo|foto|bild)s?\s*/\s*[^,;|]*")
 _AFFILIATION = re.compile(r"\s+[·•|–—]\s+|\s+-\s+")
 _WIDGET = re.compile(
-    r"\b(?:view (?:author|all|full)\b.*|get author\b.*|more (?:stories|articles|posts) by\b.*|"
+    r"\b(?:view (?:author|all|full|profile)\b.*|get author\b.*|more (?:stories|articles|posts)"
+    r" (?:by|from)\b.*|"
     r"see full bio\b.*|full bio\b.*|follow (?:on|me|him|her|@)\b.*|email (?:the )?author\b.*|"
     r"read more\b.*|author archive\b.*|illustrations? by\b.*|photographs? by\b.*|"
-    r"updated\b.*|published\b.*)$",
+    r"updated\b.*|published\b.*|stand:?\s.*|stand$|aktualisiert\b.*|veröffentlicht\b.*|"
+    r"mis à jour\b.*|publié\b.*|actualizado\b.*|publicado\b.*|aggiornato\b.*|pubblicato\b.*|"
+    r"archiv anzeigen\b.*|profil\b.*|twitter\b.*|e-?mail\b.*|kontakt\b.*|contact\b.*)$",
     re.I,
 )
 _ROLES = {
@@ -29,6 +233,7 @@ _ROLES = {
     "editor",
     "editors",
     "reporter",
+    "reporters",
     "correspondent",
     "columnist",
     "contributor",
@@ -46,6 +251,55 @@ _ROLES = {
     "managing",
     "contributing",
     "special",
+    "guest",
+    "deputy",
+    "executive",
+    "political",
+    "business",
+    "science",
+    "sports",
+    "tech",
+    "national",
+    "foreign",
+    "international",
+    # German, French, Spanish, Italian, Dutch
+    "redakteur",
+    "redakteurin",
+    "chefredakteur",
+    "chefredakteurin",
+    "korrespondent",
+    "korrespondentin",
+    "autor",
+    "autorin",
+    "kolumnist",
+    "kolumnistin",
+    "experte",
+    "expertin",
+    "volontär",
+    "volontärin",
+    "gastautor",
+    "gastautorin",
+    "journaliste",
+    "rédacteur",
+    "rédactrice",
+    "correspondant",
+    "correspondante",
+    "envoyé",
+    "envoyée",
+    "periodista",
+    "corresponsal",
+    "redactor",
+    "redactora",
+    "enviado",
+    "enviada",
+    "giornalista",
+    "corrispondente",
+    "inviato",
+    "inviata",
+    "redacteur",
+    "verslaggever",
+    "correspondente",
+    "interview",
 }
 # The last word of an outlet's name: "... Washington Post", "... Chicago Tribune".
 _OUTLETS = {
@@ -67,6 +321,57 @@ _OUTLETS = {
     "network",
     "radio",
     "tv",
+    "online",
+    "zeitung",
+    "nachrichten",
+    "verlag",
+}
+# Words that make a "name" an organisation, a team or a desk.
+_GROUPS = {
+    "team",
+    "staff",
+    "desk",
+    "redaktion",
+    "redaktionen",
+    "rédaction",
+    "redacción",
+    "redazione",
+    "redactie",
+    "newsroom",
+    "gmbh",
+    "ag",
+    "inc",
+    "ltd",
+    "llc",
+    "e.v",
+    "kg",
+    "sa",
+    "s.a",
+    "srl",
+    "bv",
+    "plc",
+    "corp",
+    "group",
+    "gruppe",
+    "kitchens",
+    "agencies",
+    "agency",
+    "agencia",
+    "agence",
+    "agenzia",
+    "agentur",
+    "agenturen",
+    "agencias",
+    "agences",
+    "wire",
+    "wires",
+    "society",
+    "institute",
+    "university",
+    "association",
+    "foundation",
+    "ministry",
+    "department",
 }
 _MONTHS = {
     "jan",
@@ -101,6 +406,7 @@ _NOT_NAMES = {
     "xxx",
     "lesedauer",
     "anonymous",
+    "anonym",
     "guest",
     "staff",
     "unknown",
@@ -110,61 +416,181 @@ _NOT_NAMES = {
     "redaktion",
     "redacción",
     "rédaction",
+    "name",
+    "super user",
+    "webmaster",
+    "user",
+    "author",
+    "autor",
+    "auteur",
+    "by",
+    "share",
+    "comments",
+    "home",
+}
+# Lower-case words that names hold: "Ludwig van Beethoven", "Alejandro de la Garza".
+_PARTICLES = {
+    "de",
+    "da",
+    "das",
+    "do",
+    "dos",
+    "di",
+    "del",
+    "della",
+    "dalla",
+    "der",
+    "den",
+    "des",
+    "du",
+    "van",
+    "von",
+    "vom",
+    "zu",
+    "la",
+    "le",
+    "lo",
+    "ten",
+    "ter",
+    "op",
+    "het",
+    "bin",
+    "ibn",
+    "al",
+    "el",
+    "y",
+    "e",
+    "i",
+    "af",
+    "av",
+    "st",
+    "mc",
+    "ben",
+    "bint",
 }
 
 
-def names_from_byline(byline: str, *, outlets: tuple[str, ...] = ()) -> list[str]:
-    """The author names in a byline, cleaned.
+def credits(byline: str, *, outlets: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
+    """(people, agencies) credited by one byline, each in the byline's order.
 
     ``outlets`` are the publisher's own names (site name, domain label): a "name" that is one
     of them is the organisation, not an author, and one that ends with it loses that end.
+    Photo, illustration and editing credits are not authorship and give nobody.
     """
-    names: list[str] = []
-    for part in _SEPARATORS.split(_strip_by(byline)):
+    text = _strip_by(" ".join((byline or "").split()))
+    text = _NOT_AUTHORSHIP.sub(" ; ", _PHOTO_CREDIT.sub(" ; ", text))
+    text, agencies = _take_agencies(text)
+    people: list[str] = []
+    for part in _split(text):
         name = clean_name(part, outlets=outlets)
-        if name and name not in names:
-            names.append(name)
-    return names
+        if name and name not in people and not agency_of(name):
+            people.append(name)
+    return people, agencies
+
+
+def names_from_byline(byline: str, *, outlets: tuple[str, ...] = ()) -> list[str]:
+    """The people's names in a byline, cleaned (agencies and other credits left out)."""
+    return credits(byline, outlets=outlets)[0]
+
+
+def _split(text: str) -> list[str]:
+    parts: list[str] = []
+    for part in _SEPARATORS.split(text):
+        pieces = _WEAK_JOINER.split(part.strip())
+        # Only between two names of two words or more each: see _WEAK_JOINER.
+        if len(pieces) > 1 and all(len(piece.split()) >= 2 for piece in pieces):
+            parts.extend(pieces)
+        else:
+            parts.append(part)
+    return parts
 
 
 def clean_name(text: str, *, outlets: tuple[str, ...] = ()) -> str | None:
     """One person's name from a byline fragment, or None when it is not a name."""
     own = {outlet.lower() for outlet in outlets if outlet}
     text = _strip_by(" ".join(text.split()))
-    text = _AFFILIATION.split(text)[0]
-    text = _WIDGET.sub("", text).strip(" .,:;-–—·")
+    segments = [seg for seg in _AFFILIATION.split(text) if seg.strip()]
+    # "Politik · Jochen Bittner": a one-word section before the name, not the name.
+    if len(segments) > 1 and len(segments[0].split()) == 1 and len(segments[1].split()) >= 2:
+        segments = segments[1:]
+    text = _strip_by(segments[0]) if segments else ""
+    text = _BEFORE_NAME.sub("", text)
+    text = _WIDGET.sub("", text).strip(" .,:;-–—·()[]\"'“”")
     if text.lower() in own:
         return None
+    words = _name_words(text.split(), own)
+    while words and words[-1].lower() in _PARTICLES:
+        words.pop()  # "Artikel von": a label cut short, no name after it
+    lone_month = len(words) == 1 and words[0].strip(".,").lower() in _MONTHS
+    if not words or lone_month or len(words) > 6 or " ".join(words).lower() in _NOT_NAMES:
+        return None
+    if not _looks_like_a_name(words):
+        return None
+    if len(words) == 1 and len(words[0]) > 1 and words[0].isupper():
+        return None  # "TIME", "CNN": an acronym is an outlet, not a person
+    name = " ".join(words)
+    latin = [char for char in name if char.isascii() and char.isalpha()]
+    if latin and _all_upper(words) and len(latin) > 3:
+        name = " ".join(_capitalised(word) if len(word) > 2 else word for word in words)
+    return name
+
+
+def _name_words(tokens: list[str], own: set[str]) -> list[str]:
+    """The words of the name at the start of ``tokens``: up to a date, a role or the outlet."""
     words: list[str] = []
-    tokens = text.split()
     for index, word in enumerate(tokens):
-        bare = word.strip(".,").lower()
+        bare = word.strip(".,:;()").lower()
         following = tokens[index + 1] if index + 1 < len(tokens) else ""
         # A month starts a date only when a number follows ("May 5"); "Theresa May" is a name.
         dated = bare in _MONTHS and any(char.isdigit() for char in following)
         if dated or any(char.isdigit() for char in word) or (words and bare in own):
             break
-        if not words and (bare in _OUTLETS or bare in _ROLES or bare in {"associated", "staff"}):
-            return None  # "Associated Press", "Staff Writer": an outlet or a role, no name
+        if not words and _is_role(bare):
+            continue  # "Senior Editor Jane Doe", "FOCUS-Online-Experte Robin Tschöpe"
+        if not words and (bare in _OUTLETS or bare in {"associated", "the"}):
+            return []  # "Associated Press", "News Desk": an outlet, no name
         if len(words) >= 2 and bare in _OUTLETS:
             if len(words) >= 3 and word[:1].isupper():
                 words.pop()  # "Washington" of "Washington Post"
             break
         # "Meg Wagner NEW YORK DAILY NEWS", "Pete Evans CEO": a role or the outlet follows.
         shouting = word.isupper() and len(word) > 1 and not _all_upper(words)
-        if len(words) >= 2 and (bare in _ROLES or shouting):
+        if len(words) >= 2 and (_is_role(bare) or shouting):
             break
-        words.append(word)
-    lone_month = len(words) == 1 and words[0].strip(".,").lower() in _MONTHS
-    if not words or lone_month or len(words) > 7 or " ".join(words).lower() in _NOT_NAMES:
-        return None
+        words.append(word.strip(",;:()"))
+    return [word for word in words if word]
+
+
+def _is_role(bare: str) -> bool:
+    # German compounds end with their role: "Wirtschaftsredakteur", "FOCUS-Online-Experte".
+    last = bare.split("-")[-1]
+    return bare in _ROLES or last in _ROLES or bare.endswith(("redakteur", "redakteurin"))
+
+
+def _looks_like_a_name(words: list[str]) -> bool:
+    """Capitalised words and name particles only, no handle, no organisation."""
     name = " ".join(words)
+    if not any(char.isalpha() for char in name):
+        return False
+    if name.startswith("@") or "://" in name or "www." in name.lower():
+        return False
+    if any(word.strip(".,").lower() in _GROUPS for word in words):
+        return False
     latin = [char for char in name if char.isascii() and char.isalpha()]
-    if latin and not any(char.isupper() for char in latin):
-        return None  # "submitted by admin", not a name
-    if latin and _all_upper(words) and len(latin) > 3:
-        name = " ".join(word.capitalize() if len(word) > 2 else word for word in words)
-    return name
+    if not latin:
+        return True  # scripts without case: nothing to check by shape
+    if not any(char.isupper() for char in latin):
+        return False  # "submitted by admin", a user name
+    for word in words:
+        first = next((char for char in word if char.isalpha()), "")
+        if first.islower() and word.lower().strip(".,'’") not in _PARTICLES:
+            return False  # "Alles über Lautsprecher", "Fuchsy designed"
+    # One word with a capital inside ("ThemeGrill", "NatGeoUK"): a brand or a handle.
+    return not (len(words) == 1 and re.search(r"[a-z][A-Z]", words[0]) is not None)
+
+
+def _capitalised(word: str) -> str:
+    return "-".join(piece.capitalize() for piece in word.split("-"))
 
 
 # RSS writes "desk@example.org (Jane Roe)"; the name is in the brackets.
@@ -172,11 +598,19 @@ _EMAIL_NAME = re.compile(r"^\S+@\S+\s*\((?P<name>[^)]+)\)\s*$")
 _EMAIL = re.compile(r"\S+@\S+\.\w+")
 
 
+# A date or time before the byline's "by": "January 17, 2017 at 6:08 PM ET by Kori Schulman".
+_DATED_BY = re.compile(r"^[^|·•]*\d[^|·•]*?\s(?:by|von|par|por|door|di)\s+(?=\w)", re.I)
+# "CNN's Christine Romans": the outlet's possessive before the name.
+_POSSESSIVE = re.compile(r"^[A-Z][A-Za-z]*[A-Z]['’]s\s+(?=[A-Z])")
+
+
 def _strip_by(text: str) -> str:
-    text = text.strip()
+    text = _POSSESSIVE.sub("", _DATED_BY.sub("", text.strip()))
     named = _EMAIL_NAME.match(text)
     text = named.group("name") if named else _EMAIL.sub("", text)
-    return _FOREIGN_BY.sub("", _BY.sub("", text.strip()))
+    for _ in range(2):  # "By: Text: ..." is rare, "Interview: Von ..." is not
+        text = _FOREIGN_BY.sub("", _BY.sub("", text.strip()))
+    return text.strip()
 
 
 def _all_upper(words: list[str]) -> bool:

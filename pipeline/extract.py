@@ -8,13 +8,12 @@ gives the body, captions, breadcrumbs and teasers.
 from __future__ import annotations
 
 import re
-import warnings
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 import py3langid
-from dateutil import parser as date_parser
 
-from .bylines import names_from_byline
+from .bylines import agencies_in_text, credits
+from .dates import Stamp, combine, parse_stamp
 from .models import Article, CleanedDocument, FeedEntry, Image, PageMetadata
 from .urls import choose_canonical
 from .version import extractor_version
@@ -22,38 +21,6 @@ from .words import word_count
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _HOME = {"home", "homepage", "start", "startseite", "accueil", "inicio", "portada"}
-_EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
-# Zone abbreviations news sites print after a time; dateutil knows none of them by itself.
-_HOURS = {
-    "UTC": 0,
-    "GMT": 0,
-    "Z": 0,
-    "WET": 0,
-    "BST": 1,
-    "CET": 1,
-    "CEST": 2,
-    "MEZ": 1,
-    "MESZ": 2,
-    "EET": 2,
-    "EEST": 3,
-    "MSK": 3,
-    "IST": 5.5,
-    "SGT": 8,
-    "HKT": 8,
-    "JST": 9,
-    "KST": 9,
-    "AEST": 10,
-    "AEDT": 11,
-    "EST": -5,
-    "EDT": -4,
-    "CST": -6,
-    "CDT": -5,
-    "MST": -7,
-    "MDT": -6,
-    "PST": -8,
-    "PDT": -7,
-}
-_TZINFOS = {name: timezone(timedelta(hours=hours)) for name, hours in _HOURS.items()}
 
 
 def extract(document: CleanedDocument) -> Article:
@@ -77,6 +44,8 @@ def extract(document: CleanedDocument) -> Article:
     for crumb in breadcrumbs[1:]:
         if _key(crumb) not in {_key(tag) for tag in tags}:
             tags.append(crumb)
+    published = published_date(page, document.date_text, entry.published)
+    feed_authors, feed_agencies = credits(entry.author) if entry.author else ([], [])
     images = list(document.images)
     if page.image and all(image.url != page.image for image in images):
         images.insert(0, Image(url=page.image))
@@ -85,12 +54,16 @@ def extract(document: CleanedDocument) -> Article:
         canonical_url=choose_canonical(document.url, page.canonical_url),
         title=title,
         description=page.description or document.description or entry.summary,
-        authors=page.authors
-        or document.authors
-        or tuple(names_from_byline(entry.author) if entry.author else ()),
-        agencies=page.agencies or document.agencies,
-        published_at=parse_datetime(page.published or document.date_text) or entry.published,
-        modified_at=parse_datetime(page.modified),
+        authors=page.authors or document.authors or tuple(feed_authors),
+        # A wire story credits its agency in the byline, or else in a dateline or a credit
+        # line of the text ("BERLIN (dpa) -", "© 2025 The Associated Press").
+        agencies=page.agencies
+        or document.agencies
+        or tuple(feed_agencies)
+        or tuple(agencies_in_text(body)),
+        published_at=published.at if published else None,
+        published_precision=published.precision if published else None,
+        modified_at=page.modified,
         section=page.section or (breadcrumbs[0] if breadcrumbs else None),
         tags=tuple(tags),
         language=_language(body, page.language),
@@ -118,21 +91,32 @@ def _key(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
-def parse_datetime(value: str | None) -> datetime | None:
-    """An ISO 8601 or human date; None when absent, unreadable or implausible."""
-    if not value:
+def published_date(
+    page: PageMetadata, date_text: str | None, feed_date: datetime | None
+) -> Stamp | None:
+    """When the article was published: the page's own statement, else its date line, with
+    the feed's date filling in what they leave out (or standing in when they state nothing).
+
+    The feed knows the moment it listed the item, the page the day its readers see: a page's
+    day takes the feed's time when both fall on one day, and a local time its zone when the
+    two are one moment.
+    """
+    stated = Stamp(page.published, page.published_precision or "time") if page.published else None
+    stated = stated or parse_stamp(date_text)
+    listed = _feed_stamp(feed_date)
+    if stated is None or listed is None:
+        return stated or listed
+    return combine(stated, listed)
+
+
+def _feed_stamp(value: datetime | None) -> Stamp | None:
+    """A feed's date: a moment in UTC, unless it is a bare midnight (a sitemap's day)."""
+    if value is None:
         return None
-    try:
-        with warnings.catch_warnings():
-            # An unknown zone name leaves the time naive, which is what we want, quietly.
-            warnings.simplefilter("ignore", date_parser.UnknownTimezoneWarning)
-            parsed = date_parser.parse(value, fuzzy=True, tzinfos=_TZINFOS)
-    except (ValueError, OverflowError):
-        return None
-    comparable = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    if comparable < _EARLIEST or comparable > datetime.now(UTC) + timedelta(days=2):
-        return None
-    return parsed
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    if moment.utcoffset() == timedelta(0) and moment.time() == time():
+        return Stamp(moment, "day")
+    return Stamp(moment, "time")
 
 
 def _language(body: str, declared: str | None) -> str | None:

@@ -114,3 +114,38 @@ def text(value: Any) -> str | None:
         # Entities escaped twice in the source ("&amp;apos;") arrive once-escaped here.
         return re.sub(r"\s+", " ", html.unescape(value)).strip()
     return None
+
+
+def ids(nodes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The page's JSON-LD nodes by their ``@id``, for following references between them."""
+    return {node["@id"]: node for node in nodes if isinstance(node.get("@id"), str)}
+
+
+def resolved(value: Any, index: dict[str, dict[str, Any]]) -> list[Any]:
+    """``value`` as a list, where a bare reference (``{"@id": ...}``, as Yoast's ``@graph``
+    writes an article's author) is replaced by the node it names, when the page has it."""
+    found = []
+    for item in as_list(value):
+        if isinstance(item, dict) and set(item) <= {"@id", "@type"} and item.get("@id") in index:
+            item = index[item["@id"]]
+        found.append(item)
+    return found
+
+
+def meta_values(tree: lxml_html.HtmlElement, *names: str) -> list[str]:
+    """The values of the ``<meta>`` elements named ``names``: by the order of ``names``, then
+    in page order.
+
+    Unlike :func:`meta_pairs`, a ``value`` attribute counts where ``content`` is missing:
+    some sites write ``<meta name="author" value="...">``.
+    """
+    wanted = [name.lower() for name in names]
+    found: dict[str, list[str]] = {name: [] for name in wanted}
+    for element in tree.iter("meta"):
+        name = element.get("property") or element.get("name") or element.get("itemprop") or ""
+        name = name.strip().lower()
+        if name in found:
+            value = text(element.get("content")) or text(element.get("value"))
+            if value:
+                found[name].append(value)
+    return [value for name in wanted for value in found[name]]

@@ -15,9 +15,20 @@ from urllib.parse import urlsplit
 from lxml import html as lxml_html
 from trafilatura import metadata as trafilatura_metadata
 
-from .bylines import names_from_byline
+from .bylines import agency_of, credits
 from .dates import read_dates
-from .markup import article_node, as_list, first, json_ld_nodes, meta_pairs, text, types
+from .markup import (
+    article_node,
+    as_list,
+    first,
+    ids,
+    json_ld_nodes,
+    meta_pairs,
+    meta_values,
+    resolved,
+    text,
+    types,
+)
 from .models import PageMetadata
 
 
@@ -33,7 +44,7 @@ class _Found:
     image: str | None = None
     language: str | None = None
     breadcrumbs: list[str] = field(default_factory=list)
-    structured_authors: bool = False
+    agencies: list[str] = field(default_factory=list)
 
 
 def read_metadata(tree: lxml_html.HtmlElement, url: str | None = None) -> PageMetadata:
@@ -50,27 +61,17 @@ def read_metadata(tree: lxml_html.HtmlElement, url: str | None = None) -> PageMe
     outlets = (site_name or "", _domain_label(url or found.canonical_url))
     if not found.title:
         found.title = trafilatura_metadata.extract_title(tree)
-    if not found.authors:
-        byline = trafilatura_metadata.extract_author(tree)
-        if byline:
-            found.authors = [name for part in byline.split(";") for name in names_from_byline(part)]
-    own = {_plain(outlet) for outlet in outlets if outlet}
-    authors = [
-        name
-        for author in found.authors
-        for name in (
-            [author] if found.structured_authors else names_from_byline(author, outlets=outlets)
-        )
-        if _plain(name) not in own
-    ]
-    published, modified = read_dates(tree, url)
+    authors, agencies = _credits(tree, found, outlets)
+    dates = read_dates(tree, url)
     return PageMetadata(
-        title=headline(found.title, outlets, _h1(tree)),
+        title=headline(found.title, outlets, _shown(tree, found.title)),
         headlines=tuple(h for h in headlines if h),
         description=found.description,
-        authors=tuple(dict.fromkeys(authors)),
-        published=published,
-        modified=modified,
+        authors=tuple(authors),
+        agencies=tuple(agencies),
+        published=dates.published.at if dates.published else None,
+        published_precision=dates.published.precision if dates.published else None,
+        modified=dates.modified.at if dates.modified else None,
         section=found.section,
         tags=tuple(tag for tag in found.tags if _plain(tag) != _plain(found.title)),
         site_name=site_name,
@@ -100,21 +101,24 @@ def headline(title: str | None, outlets: tuple[str, ...], headlines: list[str]) 
         # Only a headline-sized h1 replaces it: a site's h1 is sometimes "MENU".
         real = [h for h in headlines if _plain(h) not in own and len(_plain(h).split()) >= 3]
         return real[0] if real else title
+    title = _without_site_tail(title, own)
     parts = [part.strip() for part in _TITLE_PARTS.split(title) if part.strip()]
     if len(parts) < 2:
         return title
 
     def names_site(part: str) -> bool:
-        # Whole words: "rt" names RT, not every "court".
-        plain = f" {_plain(part)} "
-        return any(f" {name} " in plain for name in own)
+        return _names_site(part, own)
 
     shown = {_plain(h) for h in headlines}
     for size in range(len(parts), 0, -1):
         for start in range(len(parts) - size + 1):
             candidate = title_from(parts[start : start + size], title)
             rest = parts[:start] + parts[start + size :]
-            cut_is_site = all(len(part) <= 15 or names_site(part) for part in rest)
+            cut_is_site = all(len(part) <= 15 or names_site(part) for part in rest) or (
+                # A headline-sized h1 that is the title's head: what follows is the site's
+                # tagline ("Am Rande der Realität"), however long.
+                start == 0 and _sized(candidate or "") and len(" ".join(rest)) <= 40
+            )
             if candidate and _plain(candidate) in shown and cut_is_site:
                 return candidate
     if names_site(parts[-1]):
@@ -122,6 +126,37 @@ def headline(title: str | None, outlets: tuple[str, ...], headlines: list[str]) 
     if names_site(parts[0]):
         return title_from(parts[1:], title) or title
     return title
+
+
+# A site's name glued to the headline by a colon or a dash: "…「Treeviz」:phpspot開発日誌".
+_GLUED_TAIL = re.compile(r"^(?P<head>.{8,}?)\s*[:：|｜\-–—»]\s*(?P<tail>[^:：|｜\-–—»\s]{2,30})$")
+
+
+def _without_site_tail(title: str, own: set[str]) -> str:
+    glued = _GLUED_TAIL.match(title)
+    if glued and _names_site(glued.group("tail"), own):
+        return glued.group("head").strip(" -–—|:：»")
+    return title
+
+
+def _names_site(part: str, own: set[str]) -> bool:
+    """``part`` of a title is the site's name: holds one of ``own`` as whole words ("rt" names
+    RT, not every "court"), or is one of them written as the domain is ("IWR-Pressedienst"
+    for iwrpressedienst.de, "phpspot開発日誌" for phpspot.org) with little else beside."""
+    plain = f" {_plain(part)} "
+    if any(f" {name} " in plain for name in own):
+        return True
+    squashed = _squash(part)
+    return any(
+        len(_squash(name)) >= 4
+        and _squash(name) in squashed
+        and len(squashed) <= 2 * len(_squash(name)) + 12
+        for name in own
+    )
+
+
+def _squash(text: str) -> str:
+    return "".join(re.findall(r"\w+", text.lower())).replace("_", "")
 
 
 def title_from(parts: list[str], title: str) -> str | None:
@@ -135,7 +170,9 @@ def _domain_label(url: str | None) -> str:
     """ "nytimes" for https://www.nytimes.com/...: how a site often names itself."""
     host = (urlsplit(url).hostname or "") if url else ""
     labels = [label for label in host.split(".") if label not in {"www", "m", "amp"}]
-    if len(labels) >= 3 and labels[-2] in {"co", "com", "org", "net", "ac", "gov"}:
+    # Second-level labels under which a country's sites register: bbc.co.uk, bka.gv.at.
+    second = {"co", "com", "org", "net", "ac", "gov", "gv", "gob", "gouv", "govt", "edu", "or"}
+    if len(labels) >= 3 and labels[-2] in second and len(labels[-1]) == 2:
         return labels[-3]
     return labels[-2] if len(labels) >= 2 else ""
 
@@ -144,9 +181,158 @@ def _plain(text: str | None) -> str:
     return " ".join(re.findall(r"\w+", (text or "").lower()))
 
 
-def _h1(tree: lxml_html.HtmlElement) -> list[str]:
-    first = tree.find(".//h1")
-    return [" ".join(first.text_content().split())] if first is not None else []
+# Scripts written without spaces between words: Chinese, Japanese, Thai (Korean has spaces).
+_UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff]")
+
+
+def _sized(headline: str) -> bool:
+    """Long enough to be a headline, not a label ("Original text", "MENU", "Politik")."""
+    plain = _plain(headline)
+    return len(plain.split()) >= 3 or (_UNSPACED.search(plain) is not None and len(plain) >= 8)
+
+
+def _shown(tree: lxml_html.HtmlElement, title: str | None) -> list[str]:
+    """What the page gives as its headline (its first h1s, the JSON-LD headline, og:title):
+    a stretch of the title confirmed by one of them is the headline. Not the ``<title>``,
+    which carries the site's name as often as not, nor an og:title that is the title itself:
+    it is where the title came from, and confirms nothing."""
+    found = [" ".join(element.text_content().split()) for element in tree.xpath("//h1")[:4]]
+    found += [h for h in meta_values(tree, "og:title", "twitter:title")[:2] if h != title]
+    article = article_node(json_ld_nodes(tree))
+    if article is not None:
+        found.append(text(article.get("headline")) or "")
+    return list(dict.fromkeys(h for h in found if h))
+
+
+# -- authors and agencies --------------------------------------------------------------------
+
+_AUTHOR_META = (
+    "author",
+    "article:author",
+    "dc.creator",
+    "dcterms.creator",
+    "parsely-author",
+    "sailthru.author",
+    "byl",
+    "citation_author",
+)
+# Where a byline element says what it is: class, id, itemprop or rel.
+_BYLINE_HINT = re.compile(
+    r"by-?line|author|autor|auteur|writer|journalist|reporter|contributor|posted-?by|"
+    r"submitted-?by|creator|verfasser",
+    re.I,
+)
+# What is about an author without being the byline, or is another's name (a commenter's).
+_NOT_BYLINE = re.compile(
+    r"comment|avatar|\bbio|biography|description|about|image|img|photo|share|social|"
+    r"follow|more-?from|related|recommend|newsletter|widget|sidebar|teaser|popular|"
+    r"reply|review|rating|caption|credit|gallery|footer|promo|tooltip",
+    re.I,
+)
+_AUTHOR_PATH = re.compile(
+    r"/(?:author|authors|autor|autoren|auteur|auteurs|autore|autori|journalist|journalists|"
+    r"journalisten|columnists?|writers?|contributors?|reporters?|people|staff|profile|profiles|"
+    r"redaktion|redakteur|byline)/[^/?#]+",
+    re.I,
+)
+
+
+def _credits(
+    tree: lxml_html.HtmlElement, found: _Found, outlets: tuple[str, ...]
+) -> tuple[list[str], list[str]]:
+    """(people, agencies) who wrote the story, from the most exact statement that names one.
+
+    JSON-LD ``author`` first, then the ``author`` meta tags, then the page's byline elements,
+    and trafilatura's byline finder last. Agencies are gathered from each statement read,
+    since a wire story's structured author is often the agency and its byline the writer.
+    """
+    agencies = list(found.agencies)
+    outlets = (*outlets, *_owners(tree))
+    sources = (
+        lambda: found.authors,
+        lambda: [v for v in meta_values(tree, *_AUTHOR_META) if not v.startswith("http")],
+        lambda: _byline_texts(tree),
+        lambda: [part for part in (trafilatura_metadata.extract_author(tree) or "").split(";")],
+    )
+    own = {_plain(outlet) for outlet in outlets if outlet}
+    for source in sources:
+        people: list[str] = []
+        for byline in source():
+            names, credited = credits(byline, outlets=outlets)
+            people += [name for name in names if _plain(name) not in own]
+            agencies += credited
+        if people or agencies:
+            # A story credited to an agency alone is the agency's: no writer is guessed.
+            return list(dict.fromkeys(people)), list(dict.fromkeys(agencies))
+    return [], list(dict.fromkeys(agencies))
+
+
+def _owners(tree: lxml_html.HtmlElement) -> list[str]:
+    """Who holds the copyright ("Copyright (c) Condé Nast 2022"): the publisher, whose name
+    some sites also give as every page's ``author``."""
+    owners = []
+    for notice in meta_values(tree, "copyright", "dc.rights", "dcterms.rights", "rights"):
+        owner = re.sub(r"(?i)copyright|\(c\)|©|all rights reserved|\b\d{4}\b|[-,.]", " ", notice)
+        owner = " ".join(owner.split())
+        if owner and len(owner.split()) <= 5:
+            owners.append(owner)
+    return owners
+
+
+def _byline_texts(tree: lxml_html.HtmlElement) -> list[str]:
+    """The text of the page's first byline element, or of its author links.
+
+    A byline element is one whose class, id, ``itemprop`` or ``rel`` says author or byline,
+    outside comments, sidebars and lists of other stories; the outermost one first, since it
+    holds all the names ("By <a>A</a> and <a>B</a>").
+    """
+    for element in tree.iter("*"):
+        if not isinstance(element.tag, str) or element.tag in {"meta", "link", "script", "img"}:
+            continue
+        if not _authorish(element) or _aside(element):
+            continue
+        byline = " ".join(" ".join(element.itertext()).split())
+        if not byline or len(byline) > 200:
+            continue
+        if credits(byline)[0] or credits(byline)[1]:
+            return [_with_siblings(element, byline)]
+    return []
+
+
+def _aside(element: lxml_html.HtmlElement) -> bool:
+    """Inside comments, a sidebar, a list of other stories or the navigation."""
+    for parent in element.iterancestors():
+        if parent.tag in {"body", "html"}:
+            break  # whole-page classes say what the site runs ("f_ad_promo_on"), not where
+        if parent.tag in {"aside", "nav"}:
+            return True
+        hint = " ".join(parent.get(name) or "" for name in ("class", "id"))
+        if re.search(r"comment|sidebar|related|recommend|widget|teaser|popular|promo", hint, re.I):
+            return True
+    return False
+
+
+def _with_siblings(element: lxml_html.HtmlElement, byline: str) -> str:
+    """The byline with the names beside it: "<a>A</a>, <a>B</a>" are two author links under
+    one parent, and the parent's short text holds both."""
+    parent = element.getparent()
+    if parent is None or element.tag not in {"a", "span", "strong", "b"}:
+        return byline
+    # Only where the parent holds another author element: else its text is the byline's
+    # neighbours ("by 深海 | カテゴリー 社会 | タグ 政治").
+    others = [
+        child
+        for child in parent
+        if child is not element and isinstance(child.tag, str) and _authorish(child)
+    ]
+    around = " ".join(" ".join(parent.itertext()).split())
+    return around if others and len(around) <= 160 and byline in around else byline
+
+
+def _authorish(element: lxml_html.HtmlElement) -> bool:
+    hint = " ".join(element.get(name) or "" for name in ("class", "id", "itemprop", "rel"))
+    linked = element.tag == "a" and _AUTHOR_PATH.search(element.get("href") or "")
+    return bool((_BYLINE_HINT.search(hint) or linked) and not _NOT_BYLINE.search(hint))
 
 
 def _headlines(tree: lxml_html.HtmlElement) -> list[str]:
@@ -175,16 +361,13 @@ def _statements(tree: lxml_html.HtmlElement) -> _Found:
                 return value
         return None
 
+    # Not from a ``value`` attribute, unlike the author: the sites that write their tags so
+    # (React Helmet) give a sharing title there, and their h1 (trafilatura's guess) is the
+    # headline the reader sees.
     found.title = found.title or stated("og:title", "twitter:title", "title", "dc.title")
     found.description = found.description or stated(
         "og:description", "description", "twitter:description", "dc.description"
     )
-    if not found.authors:
-        names = stated(
-            "author", "article:author", "dc.creator", "parsely-author", "sailthru.author"
-        )
-        if names and not names.startswith("http"):
-            found.authors = names_from_byline(names)
     found.section = found.section or stated("article:section", "section", "parsely-section")
     if not found.tags:
         keywords = [v for n, v in pairs if n in {"article:tag", "news_keywords", "keywords"}]
@@ -210,8 +393,7 @@ def _from_json_ld(tree: lxml_html.HtmlElement, found: _Found) -> None:
         return
     found.title = text(article.get("headline")) or text(article.get("name"))
     found.description = text(article.get("description"))
-    found.authors = _person_names(article.get("author"))
-    found.structured_authors = any(isinstance(a, dict) for a in as_list(article.get("author")))
+    found.authors, found.agencies = _person_names(resolved(article.get("author"), ids(nodes)))
     found.section = text(first(article.get("articleSection")))
     found.tags = _split_tags(as_list(article.get("keywords")))
     publisher = first(article.get("publisher"))
@@ -242,19 +424,26 @@ def _position(item: dict[str, Any]) -> float:
         return 0.0
 
 
-def _person_names(value: Any) -> list[str]:
+def _person_names(authors: list[Any]) -> tuple[list[str], list[str]]:
+    """The people and the agencies among a JSON-LD ``author`` list: Persons' names and plain
+    strings, as bylines; an Organization only when it is an agency (else it is the outlet)."""
     names: list[str] = []
-    for person in as_list(value):
+    agencies: list[str] = []
+    for person in authors:
         if isinstance(person, dict):
-            if "organization" in types(person):
-                continue
-            # A Person's name is structured data: taken as written, not parsed as a byline.
             name = text(person.get("name"))
-            if name and not name.startswith("http"):
-                names.append(name)
+            if not name or name.startswith("http"):
+                continue
+            if types(person) & {"organization", "newsmediaorganization"}:
+                agency = agency_of(name)
+                agencies.extend([agency] if agency else [])
+                continue
         elif isinstance(person, str) and person.strip() and not person.startswith("http"):
-            names.extend(names_from_byline(person))
-    return list(dict.fromkeys(names))
+            name = person
+        else:
+            continue
+        names.append(name)
+    return names, agencies
 
 
 def _split_tags(values: list[Any]) -> list[str]:

@@ -60,10 +60,14 @@ class Link(Record):
     url: str | None = None
 
 
+DatePrecision = Literal["day", "time", "local-time"]
+
+
 class PageMetadata(Record):
     """What an HTML page says about itself (JSON-LD, OpenGraph, ``<meta>``, its markup).
 
-    Dates are kept as the page wrote them; the extract stage decides what to believe.
+    Dates are read and weighed by :mod:`pipeline.dates`, with the precision of the
+    publication date as :class:`Article` describes it; the extract stage adds the feed's.
     """
 
     title: str | None = None
@@ -71,8 +75,9 @@ class PageMetadata(Record):
     description: str | None = None
     authors: tuple[str, ...] = ()
     agencies: tuple[str, ...] = ()
-    published: str | None = None
-    modified: str | None = None
+    published: datetime | None = None
+    published_precision: DatePrecision | None = None
+    modified: datetime | None = None
     section: str | None = None
     tags: tuple[str, ...] = ()
     site_name: str | None = None
@@ -106,9 +111,6 @@ class CleanedDocument(Record):
     )
     entry: FeedEntry | None = Field(None, description="What a feed said about this item.")
     article_id: int | None = Field(None, description="The stored article this one updates.")
-
-
-DatePrecision = Literal["day", "time", "local-time"]
 
 
 class Article(Record):

@@ -15,7 +15,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .bylines import names_from_byline
+from .bylines import credits
 from .models import CleanedDocument, Image, Link
 from .words import word_count
 
@@ -130,6 +130,25 @@ _DATE_LINE = re.compile(
     r"jun|jul|aug|sep|oct|nov|dec)[a-z]*\b).{2,58})$",
     re.I,
 )
+# A date on a line of its own ("June 3, 2025", "3 June 2025", "2025-06-03", "03.06.2025"),
+# with perhaps a weekday before it and a time after it: nothing else, so no sentence matches.
+_MONTH = (
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|januar|februar|märz|mai|juni|juli|"
+    r"oktober|dezember|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|"
+    r"novembre|décembre)[a-zé]*\.?"
+)
+_BARE_DATE = re.compile(
+    r"^\s*(?:[^\W\d_]{2,12},?\s+)?(?P<date>(?:"
+    r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}\.\d{1,2}\.\d{4}|"
+    r"\d{1,2}(?:st|nd|rd|th|\.)?\s+"
+    + _MONTH
+    + r",?\s+\d{4}|"
+    + _MONTH
+    + r"\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4})"
+    r"(?:[\s,|·–—-]+(?:at\s+|um\s+)?\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*[A-Z]{2,5})?)?)\s*$",
+    re.I,
+)
+_UPDATE_LABEL = re.compile(r"updated|modified", re.I)
 # "... | Photo: Reuters", "(Photo: Jane Roe)": a credit label after a separator (or opening the
 # line), so that "an epic by Tolstoy" or "one source: an official" are not credits.
 _CREDIT = re.compile(
@@ -191,10 +210,10 @@ def clean_text(text: str, *, url: str | None = None, page_id: int | None = None)
     related = tuple(
         dict.fromkeys(Link(title=line.meta["title"]) for line in lines if line.kind == "related")
     )
-    date_text = next((line.meta["date"] for line in lines if line.kind == "date"), None)
-    authors = next(
-        (names_from_byline(line.meta["names"]) for line in lines[:start] if line.kind == "byline"),
-        [],
+    date_text = _date_text(lines, start)
+    authors, agencies = next(
+        (credits(line.meta["names"]) for line in lines[:start] if line.kind == "byline"),
+        ([], []),
     )
     return CleanedDocument(
         page_id=page_id,
@@ -203,12 +222,24 @@ def clean_text(text: str, *, url: str | None = None, page_id: int | None = None)
         title=title,
         description=description,
         authors=tuple(authors),
+        agencies=tuple(agencies),
         paragraphs=tuple(paragraphs),
         images=images,
         related=related,
         breadcrumbs=tuple(breadcrumbs),
         date_text=date_text,
     )
+
+
+def _date_text(lines: list[_Line], start: int) -> str | None:
+    """The publication date's line: one labelled as published, or a bare date above the
+    body (under the byline, as pages set it); never one labelled as an update."""
+    for index, line in enumerate(lines):
+        if line.kind != "date" or _UPDATE_LABEL.search(line.meta.get("label", "")):
+            continue
+        if "label" in line.meta or index < start:
+            return line.meta["date"]
+    return None
 
 
 def _read_lines(text: str) -> list[_Line]:
@@ -234,6 +265,11 @@ def _words(text: str) -> list[str]:
 def _classify(line: _Line) -> None:
     text = line.text
     words = _words(text)
+    bare = _BARE_DATE.match(text)
+    if bare:  # before the counts: "03.06.2025" is all digits and dots too
+        line.kind = "date"
+        line.meta["date"] = bare.group("date").strip()
+        return
     if not words or _COUNT_ONLY.match(text):
         line.kind = "furniture"
         return
@@ -255,6 +291,7 @@ def _classify(line: _Line) -> None:
     if date and len(words) <= 12 and any(char.isdigit() for char in date.group("date")):
         line.kind = "date"
         line.meta["date"] = date.group("date").strip()
+        line.meta["label"] = date.group("label").lower()
         return
     # Menus and share bars are bulleted and very short; a numbered recipe step is not a menu.
     if line.bullet and not line.numbered and len(words) <= 4 and not _SENTENCE_END.search(text):

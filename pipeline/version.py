@@ -22,6 +22,8 @@ _EXTRACTOR_MODULES = (
     "words.py",
     "extract.py",
     "metadata.py",
+    "markup.py",
+    "dates.py",
     "bylines.py",
     "urls.py",
     "dedup.py",

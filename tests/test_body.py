@@ -115,3 +115,8 @@ def test_a_second_copy_of_the_article_goes_but_single_repeats_stay() -> None:
         "Cook the rice for twenty minutes, then serve it hot.",
     ]
     assert refine([*long, *recipe, *long]) == [*long, *recipe]
+
+
+def test_a_short_sign_off_at_the_end_stays_but_widget_labels_go() -> None:
+    lines = [*STORY, "Jane Doe", "Comments", "Tags"]
+    assert refine(lines) == [*STORY, "Jane Doe"]  # shortness alone does not make furniture

@@ -1,42 +1,116 @@
-"""Author names out of real-world byline shapes."""
+"""People and agencies out of real-world byline shapes, in several languages."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipeline.bylines import names_from_byline
+from pipeline.bylines import agencies_in_text, credits, names_from_byline
 from pipeline.metadata import headline
 
 
 @pytest.mark.parametrize(
-    ("byline", "names"),
+    ("byline", "people", "agencies"),
     [
-        ("By Jane Doe and John Roe", ["Jane Doe", "John Roe"]),
+        # English
+        ("By Jane Doe and John Roe", ["Jane Doe", "John Roe"], []),
         (
             "JOSH HASKELL, DAVID CAPLAN and PATRICK REEVELL",
             ["Josh Haskell", "David Caplan", "Patrick Reevell"],
+            [],
         ),
-        ("Pete Evans · CBC News", ["Pete Evans"]),
-        ("Oli Coleman View author archive Get author RSS feed", ["Oli Coleman"]),
-        ("Jeremy Herron More stories by Jeremy Herron", ["Jeremy Herron"]),
-        ("Laura E. Adkins December 28, 2016", ["Laura E. Adkins"]),
-        ("Meg Wagner NEW YORK DAILY NEWS", ["Meg Wagner"]),
-        ("Joe Davidson Washington Post", ["Joe Davidson"]),
-        ("Gina Trapani CEO", ["Gina Trapani"]),
-        ("Von Anna Müller", ["Anna Müller"]),
-        ("See full bio", []),
-        ("Submitted", []),
-        ("January", []),
-        ("後藤大地", ["後藤大地"]),
+        ("Pete Evans · CBC News", ["Pete Evans"], []),
+        ("Oli Coleman View author archive Get author RSS feed", ["Oli Coleman"], []),
+        ("Jeremy Herron More stories by Jeremy Herron", ["Jeremy Herron"], []),
+        ("Laura E. Adkins December 28, 2016", ["Laura E. Adkins"], []),
+        ("January 17, 2017 at 6:08 PM ET by Kori Schulman", ["Kori Schulman"], []),
+        ("Meg Wagner NEW YORK DAILY NEWS", ["Meg Wagner"], []),
+        ("Joe Davidson Washington Post", ["Joe Davidson"], []),
+        ("Gina Trapani CEO", ["Gina Trapani"], []),
+        ("By Sarah Smith, Senior Reporter", ["Sarah Smith"], []),
+        ("By Tom Baker, Associated Press", ["Tom Baker"], ["AP"]),
+        ("By JANE DOE Associated Press", ["Jane Doe"], ["AP"]),
+        ("The Associated Press", [], ["AP"]),
+        ("Reuters Staff", [], ["Reuters"]),
+        ("Ann Lee with AFP", ["Ann Lee"], ["AFP"]),
+        ("By Jane Doe, AP Photo/Evan Vucci", ["Jane Doe"], []),
+        ("Photo: Getty Images", [], []),
+        ("Illustration by Jane Roe", [], []),
+        ("Staff", [], []),
+        ("Smart Shopping Team", [], []),
+        ("jane@example.org (Jane Roe)", ["Jane Roe"], []),
+        ("By Kim Park kim.park@example.com", ["Kim Park"], []),
+        ("John Patrick Pullen, TIME", ["John Patrick Pullen"], []),
+        ("Theresa May", ["Theresa May"], []),
+        ("CNN Wire", [], ["CNN Wire"]),
+        # German
+        ("Von Anna Müller", ["Anna Müller"], []),
+        ("Von Anna Müller und Peter Schmidt, dpa", ["Anna Müller", "Peter Schmidt"], ["dpa"]),
+        ("Text: Anna Müller, Foto: Max Mustermann", ["Anna Müller"], []),
+        ("Von FOCUS-Online-Experte Robin Tschöpe", ["Robin Tschöpe"], []),
+        ("Zeige alle Beiträge von Petra Ruland", ["Petra Ruland"], []),
+        ("Politik · Jochen Bittner, Tina Hildebrandt", ["Jochen Bittner", "Tina Hildebrandt"], []),
+        ("Christoph Hein Chefredakteur", ["Christoph Hein"], []),
+        ("Sara Zinnecker Stand: 12.03.2020", ["Sara Zinnecker"], []),
+        ("mit Material von dpa und AFP", [], ["dpa", "AFP"]),
+        ("dpa/AFP", [], ["dpa", "AFP"]),
+        ("Vom Support Team", [], []),
+        ("Redaktion", [], []),
+        # French
+        ("Texte : Marie Dupont. Photos : Paul Martin", ["Marie Dupont"], []),
+        ("Par Claire Martin et Luc Bernard", ["Claire Martin", "Luc Bernard"], []),
+        ("Par Hélène Roux avec AFP", ["Hélène Roux"], ["AFP"]),
+        # Spanish
+        ("Por Ana García y Pedro López", ["Ana García", "Pedro López"], []),
+        ("José Ortega y Gasset", ["José Ortega y Gasset"], []),
+        ("Redacción / Agencia EFE", [], ["EFE"]),
+        ("Alejandro de la Garza", ["Alejandro de la Garza"], []),
+        # Italian
+        ("Di Mario Rossi e Luca Bianchi", ["Mario Rossi", "Luca Bianchi"], []),
+        ("di Giulia Conti (ANSA)", ["Giulia Conti"], ["ANSA"]),
+        # Dutch, Norwegian
+        ("Door Jan de Vries en Piet Bakker", ["Jan de Vries", "Piet Bakker"], []),
+        ("Av Ola Nordmann og Kari Nordmann", ["Ola Nordmann", "Kari Nordmann"], []),
+        ("Door Sanne Visser, ANP", ["Sanne Visser"], ["ANP"]),
+        # What never was a name
+        ("See full bio", [], []),
+        ("Submitted", [], []),
+        ("January", [], []),
+        ("Fuchsy designed", [], []),
+        ("ThemeGrill", [], []),
+        ("@NatGeoUK", [], []),
+        ("後藤大地", ["後藤大地"], []),
     ],
 )
-def test_names_from_bylines(byline: str, names: list[str]) -> None:
-    assert names_from_byline(byline) == names
+def test_credits(byline: str, people: list[str], agencies: list[str]) -> None:
+    assert credits(byline) == (people, agencies)
+
+
+def test_names_from_byline_leaves_agencies_out() -> None:
+    assert names_from_byline("Von Anna Müller, dpa") == ["Anna Müller"]
 
 
 def test_the_outlet_itself_is_not_an_author() -> None:
     assert names_from_byline("CNN", outlets=("CNN", "cnn")) == []
     assert names_from_byline("Ikran Dahir BuzzFeed", outlets=("", "buzzfeed")) == ["Ikran Dahir"]
+
+
+@pytest.mark.parametrize(
+    ("body", "agencies"),
+    [
+        ("WASHINGTON (Reuters) - The president said on Monday...", ["Reuters"]),
+        ("Berlin (dpa) - Die Bundesregierung will...\nMehr dazu später.", ["dpa"]),
+        ("PARIS (AFP) — Le président a annoncé...", ["AFP"]),
+        ("The storm hit.\n© 2024 The Associated Press. All rights reserved.", ["AP"]),
+        ("Der Text.\ndpa/AFP/ab", ["dpa", "AFP"]),
+        ("Il testo.\n(ANSA)", ["ANSA"]),
+        ("He told Reuters that the deal was done.\nThe end.", []),
+        ("The mayor (Democrat) - who won easily - spoke.", []),
+        ("Reporting from the Reuters Institute shows a decline.", []),
+        ("", []),
+    ],
+)
+def test_agencies_in_text(body: str, agencies: list[str]) -> None:
+    assert agencies_in_text(body) == agencies
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from pipeline.clean import clean
+from pipeline.dates import parse_stamp
 from pipeline.errors import EmptyDocument
-from pipeline.extract import extract, parse_datetime
+from pipeline.extract import extract
 from pipeline.models import Article
 from pipeline.version import extractor_version
 from tests.conftest import SAMPLES
@@ -204,8 +205,13 @@ def test_an_empty_page_is_a_clear_error() -> None:
 
 
 def test_dates_are_parsed_or_refused() -> None:
-    assert parse_datetime("Published 13 January 2020") == datetime(2020, 1, 13)
-    assert parse_datetime("2020-01-13T10:00:00+02:00").utcoffset() == timedelta(hours=2)
-    assert parse_datetime("Nov 19, 2019 10:15 AM EST").utcoffset() == timedelta(hours=-5)
-    assert parse_datetime("not a date at all") is None
-    assert parse_datetime("1066-10-14") is None  # not a news date
+    # A day alone is kept as 00:00 UTC and marked as a day (the convention of Article).
+    day = parse_stamp("Published 13 January 2020")
+    assert day is not None and (day.at, day.precision) == (datetime(2020, 1, 13, tzinfo=UTC), "day")
+    zoned = parse_stamp("2020-01-13T10:00:00+02:00")
+    assert zoned is not None and zoned.at.utcoffset() == timedelta(hours=2)
+    named = parse_stamp("Nov 19, 2019 10:15 AM EST")
+    assert named is not None and named.at.utcoffset() == timedelta(hours=-5)
+    assert named.at.hour == 10
+    assert parse_stamp("not a date at all") is None
+    assert parse_stamp("1066-10-14") is None  # not a news date

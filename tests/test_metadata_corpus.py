@@ -77,9 +77,10 @@ def test_titles_dates_authors_and_languages_over_the_development_pages(
     ]
     languages = [a.language == r["language"][:2] for r, a in metadata_pages if r.get("language")]
     # Measured on 2026-11-27: titles 0.89, dates 0.90, authors 0.70, languages 1.00.
-    assert _rate(titles) >= 0.85
+    # Measured on 2026-12-01: titles 0.92, authors 0.72 (whole lists equal; dates not re-measured).
+    assert _rate(titles) >= 0.90
     assert _rate(dates) >= 0.85
-    assert _rate(authors) >= 0.65
+    assert _rate(authors) >= 0.70
     assert _rate(languages) == 1.0
 
 
@@ -90,14 +91,17 @@ def _page(pages: list[tuple[dict[str, Any], Article]], name: str) -> tuple[dict[
 def test_a_page_with_json_ld(metadata_pages: list[tuple[dict[str, Any], Article]]) -> None:
     row, article = _page(metadata_pages, "newspaper4k__html_fox13now_001")
     assert _plain(article.title) == _plain(row["title"])
-    assert article.authors == ("CNN Wire",)
+    # The JSON-LD "author" is the outlet's wire service: an agency, not a person.
+    assert (article.authors, article.agencies) == ((), ("CNN Wire",))
     assert article.published_at == datetime.fromisoformat("2013-12-30T14:42:01-07:00")
 
 
 def test_a_page_without_json_ld(metadata_pages: list[tuple[dict[str, Any], Article]]) -> None:
     row, article = _page(metadata_pages, "newspaper4k__html_cnn_article")
     assert _plain(article.title) == _plain(row["title"])
-    assert article.authors[:2] == ("Dana A. Ford", "James S.A. Corey")
+    # A validation page whose author list the corpus marks as wrong (gt_warning): only its
+    # first byline name is asserted, so as not to tune on it.
+    assert article.authors[:1] == ("Dana A. Ford",)
     assert (
         article.published_at is not None and article.published_at.date().isoformat() == "2013-11-27"
     )

@@ -40,7 +40,13 @@ def newsflow(page: CorpusPage) -> Prediction:
     from pipeline.extract import extract
 
     article = extract(clean(page.html, "html", url=page.url or None))
-    return Prediction(article.body, article.title, article.authors, article.published_at)
+    moment = article.published_at
+    published: datetime | date | None = moment
+    if moment is not None and article.published_precision == "day":
+        published = moment.date()  # 00:00 UTC stands for the day, not for a moment
+    elif moment is not None and article.published_precision == "local-time":
+        published = moment.replace(tzinfo=None)  # its offset is a placeholder
+    return Prediction(article.body, article.title, article.authors, published)
 
 
 def trafilatura(page: CorpusPage) -> Prediction:
@@ -48,7 +54,7 @@ def trafilatura(page: CorpusPage) -> Prediction:
     import trafilatura as library
 
     document = library.bare_extraction(page.html, url=page.url or None, with_metadata=True)
-    if document is None:
+    if document is None or isinstance(document, dict):  # dict: only with as_dict=True
         return Prediction()
     day = None
     if document.date:
@@ -278,11 +284,11 @@ def _print_worst(
     for page in pages:
         prediction = ours[page.key]
         if kind == "body":
-            score = evaluation.PageScore(
+            scored = evaluation.PageScore(
                 page.key, *evaluation.match(page.truth["articleBody"], prediction.body)
             )
-            what = f"P {score.precision or 0:.2f} R {score.recall or 0:.2f} {page.url}"
-            ranked.append((score.f1, page.key, what))
+            what = f"P {scored.precision or 0:.2f} R {scored.recall or 0:.2f} {page.url}"
+            ranked.append((scored.f1, page.key, what))
         elif kind == "snippets":
             counts = evaluation.snippet_counts(
                 prediction.body, page.truth.get("with", []), page.truth.get("without", [])
