@@ -215,10 +215,13 @@ def _trim(paragraphs: list[str], *, from_end: bool) -> list[str]:
 def _furniture(text: str, *, at_start: bool) -> bool:
     count = _words(text)
     sentence = _is_sentence(text)
-    # A line's shortness alone is no mark: the last line of a post is often its author's
-    # sign-off ("Jane Doe", "Ihr Praxisteam"), which readers and annotators keep. "Comments"
-    # and "Tags" go by their words below. (Measured: cutting every end line of two words or
-    # fewer lost text on the validation sites of both corpora.)
+    # At the end, a line's shortness alone is no mark: the last line of a post is often its
+    # author's sign-off ("Jane Doe", "Ihr Praxisteam"), which readers and annotators keep, and
+    # "Comments" or "Tags" go by their words below. (Measured: cutting every end line of two
+    # words or fewer lost text on the validation sites of both corpora.) Before the story
+    # starts, a word or two is a menu's or a label's.
+    if at_start and count <= 2 and not sentence:
+        return True
     if count <= 25 and _HARD_FURNITURE.search(text):
         return True
     if count <= 25 and not sentence and _FURNITURE.search(text):

@@ -8,12 +8,13 @@ goes through :mod:`pipeline.plaintext`.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 
+from .agencies import agencies_in_text
 from .body import link_texts, refine
 from .errors import EmptyDocument, TooDeep, TooLarge
 from .metadata import read_metadata
@@ -96,12 +97,13 @@ def clean_html(text: str, *, url: str | None = None, page_id: int | None = None)
     related = _related_links(marked["related"], base)
     breadcrumbs = _breadcrumbs(marked["breadcrumb"])
     captions = [image.caption for image in images if image.caption]
-    paragraphs = main_text(tree, base, html=text, headlines=page.headlines, captions=captions)
+    found = main_text(tree, base, html=text, headlines=page.headlines, captions=captions)
     return CleanedDocument(
         page_id=page_id,
         url=url,
         kind="html",
-        paragraphs=tuple(paragraphs),
+        agencies=found.agencies,
+        paragraphs=found.paragraphs,
         images=images,
         related=related,
         breadcrumbs=breadcrumbs,
@@ -124,6 +126,11 @@ def web_address(tree: lxml_html.HtmlElement, url: str | None) -> str | None:
     return None
 
 
+class MainText(NamedTuple):
+    paragraphs: tuple[str, ...]
+    agencies: tuple[str, ...] = ()
+
+
 def main_text(
     tree: lxml_html.HtmlElement,
     url: str | None,
@@ -131,8 +138,10 @@ def main_text(
     html: str | None = None,
     headlines: list[str] | tuple[str, ...] = (),
     captions: list[str] | tuple[str, ...] = (),
-) -> list[str]:
-    """The article's paragraphs: trafilatura's main text, refined by :mod:`pipeline.body`.
+) -> MainText:
+    """The article's paragraphs: trafilatura's main text, refined by :mod:`pipeline.body`;
+    and the agencies its dateline or credit lines name, read before those lines are refined
+    away ("© 2025 The Associated Press. All rights reserved." is a credit, not the story).
 
     trafilatura runs in its fast mode, which on almost every page finds the same text as its
     full mode (a second pass through readability and jusText) in about half the time. When
@@ -142,12 +151,13 @@ def main_text(
     The tree is pruned in the process: read everything else from it first.
     """
     if not _has_text(tree):
-        return []  # only markup: nothing for either mode to find, however long it looks
+        return MainText(())  # only markup: nothing for either mode to find, however long
     links = link_texts(tree, url)
     text = _extract_text(_without_hidden(tree), url, fast=True)
     if html is not None and _unsure(text):
         text = _extract_text(_without_hidden(parse_html(html)), url, fast=False)
-    return refine(text.split("\n"), links=links, headlines=headlines, captions=captions)
+    paragraphs = refine(text.split("\n"), links=links, headlines=headlines, captions=captions)
+    return MainText(tuple(paragraphs), tuple(agencies_in_text(text)))
 
 
 def _extract_text(tree: lxml_html.HtmlElement, url: str | None, *, fast: bool) -> str:

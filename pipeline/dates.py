@@ -13,10 +13,9 @@ The convention (see :class:`pipeline.models.Article`): every date is timezone-aw
 - ``"day"``: the day only, at 00:00 UTC.
 
 Sources are combined rather than merely ranked: a day-only statement takes the time of a
-source on the same day; a moment given in UTC takes the offset of a wall-clock restatement of
-the same moment elsewhere on the page; and where the page shows its readers another day than
-a UTC moment falls on (in its address, or as the text of the ``<time>`` itself), the day the
-page shows wins, since the UTC day is an artefact of conversion.
+source on the same day, preferring one with a zone; and where the page shows its readers
+another day than a UTC moment falls on (in its address, or as the text of the ``<time>``
+itself), the day the page shows wins, since the UTC day is an artefact of conversion.
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from .markup import article_node, json_ld_nodes, meta_pairs, text
-from .models import DatePrecision
+from .timestamps import Stamp, parse_stamp
 
 # <meta> names that state publication itself, in order of trust.
 _PUBLISHED_META = (
@@ -59,7 +58,6 @@ _MODIFIED_META = (
     "dc.date.modified",
     "dcterms.modified",
 )
-_EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 # UTC offsets in use run from -12:00 to +14:00, in quarter hours.
 _WIDEST_OFFSET = timedelta(hours=14)
 _QUARTER = timedelta(minutes=15)
@@ -84,214 +82,11 @@ _COMMENTS = re.compile(
 _NOT_SECTION = re.compile(r"count|link|date|icon|num|button|btn|toggle|bubble|open|show", re.I)
 _CONTAINERS = {"html", "body", "main", "article"}
 
-# -- reading one date statement -------------------------------------------------------------
-
-_ISO = re.compile(
-    r"(?<![\d.])(?P<year>(?:19|20)\d{2})(?P<sep>[-/.])(?P<month>[01]?\d)(?P=sep)(?P<day>[0-3]?\d)"
-    r"(?:[T ]+(?P<hour>[0-2]?\d):(?P<minute>[0-5]\d)(?::(?P<second>[0-5]\d)(?:[.,]\d+)?)?"
-    r"\s*(?P<zone>Z|[+-][01]\d:?[0-5]\d|[+-][01]\d(?!\d)|UTC|GMT)?)?(?!\d)",
-    re.I,
-)
-_NUMERIC = re.compile(
-    r"(?<![\d.])(?P<first>[0-3]?\d)(?P<sep>[./])(?P<second>[01]?\d)(?P=sep)"
-    r"(?P<year>(?:19|20)\d{2}|\d{2})(?![\d])"
-)
-_MONTHS = {
-    1: "jan janv januar jänner january januari janvier enero gennaio janeiro",
-    2: "feb febr februar february februari février fevrier febrero febbraio fevereiro",
-    3: "mar mär märz maerz march maart mars marzo março",
-    4: "apr april avril abril aprile",
-    5: "may mai mei mayo maggio maio",
-    6: "jun juni june juin junio giugno junho",
-    7: "jul juli july juillet julio luglio julho",
-    8: "aug august augustus août aout agosto",
-    9: "sep sept september septembre septiembre settembre setembro",
-    10: "oct okt oktober october octobre octubre ottobre outubro",
-    11: "nov november novembre noviembre novembro",
-    12: "dec dez dezember december décembre decembre diciembre dicembre dezembro",
-}
-_MONTH_NUMBER = {name: number for number, names in _MONTHS.items() for name in names.split()}
-_MONTH_WORD = r"(?P<mword>[^\W\d_]{3,10})\.?"
-_DAY_MONTH_YEAR = re.compile(
-    r"(?<!\d)(?P<day>[0-3]?\d)(?:st|nd|rd|th|er|\.|º)?\s*(?:de\s+)?"
-    + _MONTH_WORD
-    + r",?\s*(?:de\s+)?(?P<year>(?:19|20)\d{2})(?!\d)",
-    re.I,
-)
-_MONTH_DAY_YEAR = re.compile(
-    _MONTH_WORD + r"\s+(?P<day>[0-3]?\d)(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d{2})(?!\d)",
-    re.I,
-)
-# A time shortly after the date: "| 9:25pm", ", 10:28 p.m. ET", "um 15:33 Uhr", "T09:30".
-_TIME_AFTER = re.compile(
-    r"^[\s,|·•–—\-/@]*(?:at|um|à|a\s+las|alle|om|às|kl\.?)?[\s,]*"
-    r"(?P<hour>[0-2]?\d)[:.h](?P<minute>[0-5]\d)(?::(?P<second>[0-5]\d))?"
-    r"\s*(?P<ampm>[ap]\.?\s?m\.?(?![a-z]))?\s*(?:uhr|h\b)?\s*"
-    r"(?P<zone>(?:UTC|GMT)\s*[+-]\s*\d{1,2}(?::?\d{2})?|[+-]\d{2}:?\d{2}|[A-Z]{1,5}\b)?",
-    re.I,
-)
-# Zone abbreviations news sites print after a time; ambiguous ones ("ET", "IST") are left out.
-_HOURS = {
-    "UTC": 0,
-    "GMT": 0,
-    "Z": 0,
-    "WET": 0,
-    "BST": 1,
-    "CET": 1,
-    "CEST": 2,
-    "MEZ": 1,
-    "MESZ": 2,
-    "EET": 2,
-    "EEST": 3,
-    "MSK": 3,
-    "SGT": 8,
-    "HKT": 8,
-    "JST": 9,
-    "KST": 9,
-    "AEST": 10,
-    "AEDT": 11,
-    "EST": -5,
-    "EDT": -4,
-    "CST": -6,
-    "CDT": -5,
-    "MST": -7,
-    "MDT": -6,
-    "PST": -8,
-    "PDT": -7,
-}
-
-
-@dataclass(frozen=True)
-class Stamp:
-    """A date as a source stated it: always aware, with how much of it was stated."""
-
-    at: datetime
-    precision: DatePrecision
-
-    @property
-    def day(self) -> date:
-        """The day in the zone the source stated (for a day or local time, the day itself)."""
-        return self.at.date()
-
 
 @dataclass(frozen=True)
 class PageDates:
     published: Stamp | None = None
     modified: Stamp | None = None
-
-
-def parse_stamp(value: str | None) -> Stamp | None:
-    """The first date stated in ``value`` (ISO 8601 or written out), with its time and zone
-    when given; None when there is none or it is implausible for a news page."""
-    if not value:
-        return None
-    found = _iso_stamp(value) or _written_stamp(value)
-    if found is None or found.at < _EARLIEST - timedelta(days=1):
-        return None
-    if found.at > datetime.now(UTC) + timedelta(days=2):
-        return None
-    return found
-
-
-def _iso_stamp(value: str) -> Stamp | None:
-    match = _ISO.search(value)
-    if not match:
-        return None
-    try:
-        day = date(int(match["year"]), int(match["month"]), int(match["day"]))
-    except ValueError:
-        return None
-    if match["hour"] is None:
-        return _day_stamp(day)
-    wall = _wall(day, match["hour"], match["minute"], match["second"])
-    if wall is None:
-        return None
-    return _zoned(wall, match["zone"])
-
-
-def _written_stamp(value: str) -> Stamp | None:
-    """A date written out ("3 June 2025", "June 3, 2025", "03.06.2025"), then any time."""
-    candidates = []
-    for pattern in (_DAY_MONTH_YEAR, _MONTH_DAY_YEAR):
-        for match in pattern.finditer(value):
-            month = _month(match["mword"])
-            if month:
-                candidates.append((match.start(), match.end(), int(match["year"]), month, match))
-                break
-    numeric = _NUMERIC.search(value)
-    if numeric:
-        day_month = _numeric_day_month(numeric)
-        if day_month:
-            year = int(numeric["year"])
-            year = year + 2000 if year < 100 else year
-            candidates.append((numeric.start(), numeric.end(), year, day_month[1], numeric))
-    if not candidates:
-        return None
-    _, end, year, month, match = min(candidates, key=lambda found: found[0])
-    day_number = int(match["day"]) if "day" in match.groupdict() else _numeric_day(match)
-    try:
-        day = date(year, month, day_number)
-    except ValueError:
-        return None
-    clock = _TIME_AFTER.match(value[end : end + 40])
-    if not clock:
-        return _day_stamp(day)
-    hour = int(clock["hour"])
-    if clock["ampm"]:
-        hour = hour % 12 + (12 if clock["ampm"].lower().startswith("p") else 0)
-    wall = _wall(day, str(hour), clock["minute"], clock["second"])
-    if wall is None:
-        return _day_stamp(day)
-    return _zoned(wall, clock["zone"])
-
-
-def _numeric_day_month(match: re.Match[str]) -> tuple[int, int] | None:
-    """(day, month) of "03.06.2025" (dots: day first, as where they are written) or of
-    "06/03/2025" (slashes: month first, unless the first cannot be a month)."""
-    first, second = int(match["first"]), int(match["second"])
-    if match["sep"] == "/" and first <= 12:
-        first, second = second, first
-    return (first, second) if 1 <= second <= 12 and 1 <= first <= 31 else None
-
-
-def _numeric_day(match: re.Match[str]) -> int:
-    day_month = _numeric_day_month(match)
-    return day_month[0] if day_month else 0
-
-
-def _month(word: str) -> int | None:
-    word = word.lower().rstrip(".")
-    return _MONTH_NUMBER.get(word) or (_MONTH_NUMBER.get(word[:3]) if len(word) > 3 else None)
-
-
-def _wall(day: date, hour: str, minute: str, second: str | None) -> datetime | None:
-    try:
-        return datetime.combine(day, time(int(hour), int(minute), int(second or 0)))
-    except ValueError:
-        return None
-
-
-def _zoned(wall: datetime, zone: str | None) -> Stamp:
-    """The wall-clock time in the zone named, or a local time when no zone is known."""
-    offset = _offset(zone) if zone else None
-    if offset is None:
-        return Stamp(wall.replace(tzinfo=UTC), "local-time")
-    return Stamp(wall.replace(tzinfo=timezone(offset)), "time")
-
-
-def _offset(zone: str) -> timedelta | None:
-    compact = re.sub(r"\s+", "", zone).upper()
-    if compact in _HOURS:
-        return timedelta(hours=_HOURS[compact])
-    match = re.fullmatch(r"(?:UTC|GMT)?([+-])(\d{1,2}):?(\d{2})?", compact)
-    if not match:
-        return None
-    offset = timedelta(hours=int(match[2]), minutes=int(match[3] or 0))
-    return -offset if match[1] == "-" else offset
-
-
-def _day_stamp(day: date) -> Stamp:
-    return Stamp(datetime.combine(day, time(), tzinfo=UTC), "day")
 
 
 _TEXT_LINES = etree.XPath("//body//text()[not(ancestor::script) and not(ancestor::style)]")
@@ -328,7 +123,14 @@ def read_dates(tree: lxml_html.HtmlElement, url: str | None) -> PageDates:
         published = _searched(tree, url)
         updates = {found.stamp.day for found in elements if found.role == "modified"}
         if published is not None and published.day in updates:
-            published = None  # the search found the date the page calls an update
+            # The search found the day the page calls an update, never the publication: an
+            # earlier date the page shows is, if there is one.
+            earlier = [
+                found.stamp
+                for found in elements
+                if found.role != "modified" and found.stamp.day < published.day
+            ]
+            published = min(earlier, key=lambda stamp: stamp.at, default=None)
     modified = _first(
         [text(article.get("dateModified"))],
         [meta.get(name) for name in _MODIFIED_META],
@@ -441,17 +243,13 @@ def _timed_lines(tree: lxml_html.HtmlElement) -> list[Stamp]:
 
 
 def _with_time(published: Stamp, statements: list[Stamp]) -> Stamp:
-    """The publication with as much time and zone as the page gives for the same moment."""
+    """A day-only publication with the time (and zone, where one is given) of a statement on
+    the same day; any other publication as it is."""
     ordered = sorted(statements, key=lambda stamp: stamp.precision != "time")
-    for _ in range(2):  # a day may take a local time, which may then take its zone
-        combined = next(
-            (found for other in ordered if _differs(found := combine(published, other), published)),
-            published,
-        )
-        if combined is published:
-            break
-        published = combined
-    return published
+    return next(
+        (found for other in ordered if _differs(found := combine(published, other), published)),
+        published,
+    )
 
 
 def _differs(first: Stamp, second: Stamp) -> bool:
@@ -466,10 +264,20 @@ def _differs(first: Stamp, second: Stamp) -> bool:
 
 def combine(stated: Stamp, other: Stamp) -> Stamp:
     """``stated`` with what ``other`` adds about the same publication: its time, when
-    ``stated`` is a day and ``other`` falls on it; its zone, when one is a UTC moment and the
-    other a wall-clock time of the same moment. Otherwise ``stated`` as it is."""
+    ``stated`` is a day and ``other`` falls on it. Otherwise ``stated`` as it is."""
     if stated.precision == "day":
         return other if other.precision != "day" and other.day == stated.day else stated
+    return stated
+
+
+def with_zone(stated: Stamp, other: Stamp) -> Stamp:
+    """``stated`` in ``other``'s zone, when one is a UTC moment and the other a wall-clock time
+    of the same moment; otherwise ``stated`` as it is.
+
+    Used for the feed's date only: within a page, a UTC moment and a wall-clock time a few
+    hours apart are as often two moments (published, edited) as one, and taking them for one
+    moved pages to the wrong day (measured on the validation sites).
+    """
     offset = _same_moment_offset(stated, other)
     if offset is None:
         return stated

@@ -12,9 +12,11 @@ from datetime import UTC, datetime, time, timedelta
 
 import py3langid
 
-from .bylines import agencies_in_text, credits
-from .dates import Stamp, combine, parse_stamp
+from .agencies import agencies_in_text
+from .bylines import credits
+from .dates import combine, with_zone
 from .models import Article, CleanedDocument, FeedEntry, Image, PageMetadata
+from .timestamps import Stamp, parse_stamp
 from .urls import choose_canonical
 from .version import extractor_version
 from .words import word_count
@@ -56,7 +58,8 @@ def extract(document: CleanedDocument) -> Article:
         description=page.description or document.description or entry.summary,
         authors=page.authors or document.authors or tuple(feed_authors),
         # A wire story credits its agency in the byline, or else in a dateline or a credit
-        # line of the text ("BERLIN (dpa) -", "© 2025 The Associated Press").
+        # line of the text ("BERLIN (dpa) -", "© 2025 The Associated Press"), which the clean
+        # stage reads before it refines such lines away (``document.agencies``).
         agencies=page.agencies
         or document.agencies
         or tuple(feed_agencies)
@@ -106,7 +109,7 @@ def published_date(
     listed = _feed_stamp(feed_date)
     if stated is None or listed is None:
         return stated or listed
-    return combine(stated, listed)
+    return with_zone(combine(stated, listed), listed)
 
 
 def _feed_stamp(value: datetime | None) -> Stamp | None:

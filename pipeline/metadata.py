@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 from lxml import html as lxml_html
 from trafilatura import metadata as trafilatura_metadata
 
-from .bylines import agency_of, credits
+from .agencies import agency_of
+from .bylines import credits
 from .dates import read_dates
 from .markup import (
     article_node,

@@ -24,7 +24,9 @@ _EXTRACTOR_MODULES = (
     "metadata.py",
     "markup.py",
     "dates.py",
+    "timestamps.py",
     "bylines.py",
+    "agencies.py",
     "urls.py",
     "dedup.py",
 )
@@ -34,6 +36,7 @@ _EXTRACTOR_LIBRARIES = (
     "py3langid",
     "lxml",
     "charset-normalizer",
+    "python-dateutil",
     "datasketch",
 )
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.bylines import agencies_in_text, credits, names_from_byline
+from pipeline.agencies import agencies_in_text
+from pipeline.bylines import credits, names_from_byline
 from pipeline.metadata import headline
 
 
@@ -37,6 +38,18 @@ from pipeline.metadata import headline
         ("Illustration by Jane Roe", [], []),
         ("Staff", [], []),
         ("Smart Shopping Team", [], []),
+        ("Us Weekly", [], []),  # an outlet's two-word name
+        ("By Jane Doe, Spiegel Online", ["Jane Doe"], []),
+        ("Emily Post", ["Emily Post"], []),  # "Post" is a surname too
+        ("Von Anna Müller vor 3 Stunden", ["Anna Müller"], []),
+        ("Autor/in Korinna Hennig", ["Korinna Hennig"], []),
+        ("Por: Williams Perdomo", ["Williams Perdomo"], []),
+        (
+            "Isabel Caro, Rocío Latorre y José Miguel Wilson Hace 2 horas",
+            ["Isabel Caro", "Rocío Latorre", "José Miguel Wilson"],
+            [],
+        ),
+        ("Nordex SE", [], []),  # a company
         ("jane@example.org (Jane Roe)", ["Jane Roe"], []),
         ("By Kim Park kim.park@example.com", ["Kim Park"], []),
         ("John Patrick Pullen, TIME", ["John Patrick Pullen"], []),

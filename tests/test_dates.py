@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from pipeline.clean import clean
-from pipeline.dates import parse_stamp
 from pipeline.extract import extract
 from pipeline.models import Article, FeedEntry
+from pipeline.timestamps import parse_stamp
 
 URL = "https://news.example/story/council-budget"
 BODY = (
@@ -135,15 +135,27 @@ def test_a_comments_date_is_never_the_publication() -> None:
     assert found.published_precision == "day"
 
 
-def test_a_utc_moment_takes_the_offset_of_the_pages_own_wall_clock() -> None:
-    # JSON-LD in UTC, the page's visible <time> the same moment in its own zone, unzoned.
+def test_a_utc_moment_is_kept_as_stated_beside_a_wall_clock_time_on_the_page() -> None:
+    # JSON-LD in UTC, and an unzoned <time> five hours earlier. They may be one moment in
+    # the publisher's zone, or two (published, edited): taking them for one moved pages to
+    # the wrong day on the validation sites, so the stated moment stays as it is.
     ld = {"@type": "NewsArticle", "datePublished": "2023-11-09T03:28:35Z"}
     found = article(
         f'<script type="application/ld+json">{json.dumps(ld)}</script>',
         before='<p><time datetime="2023-11-08 22:28:35">November 8, 2023, 10:28 pm</time></p>',
     )
-    minus_five = timezone(timedelta(hours=-5))
-    assert found.published_at == datetime(2023, 11, 8, 22, 28, 35, tzinfo=minus_five)
+    assert found.published_at == datetime(2023, 11, 9, 3, 28, 35, tzinfo=UTC)
+    assert found.published_at.utcoffset() == timedelta(0)
+    assert found.published_precision == "time"
+
+
+def test_a_local_time_takes_the_zone_of_the_feeds_same_moment() -> None:
+    found = with_feed(
+        page_html('<p><time datetime="2025-03-14 09:30">March 14, 9:30</time></p>'),
+        datetime(2025, 3, 14, 14, 30, tzinfo=UTC),
+    )
+    assert found.published_at == datetime(2025, 3, 14, 9, 30, tzinfo=timezone(timedelta(hours=-5)))
+    assert found.published_at.utcoffset() == timedelta(hours=-5)
     assert found.published_precision == "time"
 
 

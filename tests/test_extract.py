@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from pipeline.clean import clean
-from pipeline.dates import parse_stamp
 from pipeline.errors import EmptyDocument
 from pipeline.extract import extract
 from pipeline.models import Article
+from pipeline.timestamps import parse_stamp
 from pipeline.version import extractor_version
 from tests.conftest import SAMPLES
 
@@ -215,3 +215,22 @@ def test_dates_are_parsed_or_refused() -> None:
     assert named.at.hour == 10
     assert parse_stamp("not a date at all") is None
     assert parse_stamp("1066-10-14") is None  # not a news date
+
+
+def test_an_agencys_copyright_line_leaves_the_body_and_credits_the_agency() -> None:
+    # A reader does not want the credit line as part of the story; the wire story must still
+    # be attributed, so the clean stage reads the agency before the line is refined away.
+    html = page(
+        "en", body_extra="<p>© 2025 The Associated Press. All rights reserved.</p>"
+    ).replace(
+        "<meta charset='utf-8'>", "<meta charset='utf-8'><meta name='author' content='Jane Doe'>"
+    )
+    found = run(html)
+    assert found.body.split("\n\n") == PARAGRAPHS["en"]
+    assert found.agencies == ("AP",) and found.authors == ("Jane Doe",)
+
+
+def test_an_agency_in_a_dateline_is_credited_and_the_story_kept() -> None:
+    found = run(page("en").replace("<p>The city", "<p>BERLIN (dpa) - The city"))
+    assert found.agencies == ("dpa",)
+    assert found.body.startswith("BERLIN (dpa) - The city council approved")
