@@ -22,6 +22,7 @@ _EXTRACTOR_MODULES = (
     "words.py",
     "extract.py",
     "metadata.py",
+    "titles.py",
     "markup.py",
     "dates.py",
     "timestamps.py",

@@ -6,7 +6,7 @@ import pytest
 
 from pipeline.agencies import agencies_in_text
 from pipeline.bylines import credits, names_from_byline
-from pipeline.metadata import headline
+from pipeline.titles import headline
 
 
 @pytest.mark.parametrize(
