@@ -272,6 +272,26 @@ def _table(
     return table
 
 
+def _metadata_misses(page: CorpusPage, prediction: Prediction) -> list[str]:
+    """What a metadata page got wrong, field by field, as its score counts it."""
+    truth, misses = page.truth, []
+    if truth.get("title") and evaluation.plain(prediction.title) != evaluation.plain(
+        truth["title"]
+    ):
+        misses.append(f"title {prediction.title!r}, not {truth['title']!r}")
+    if truth.get("published") and not evaluation.same_moment(
+        prediction.published, truth["published"]
+    ):
+        misses.append(f"date {prediction.published}, not {truth['published']}")
+    if truth.get("authors") is not None and not page.doubtful:
+        counts = evaluation.author_counts(
+            prediction.authors, evaluation.split_names(truth["authors"])
+        )
+        if counts.false_positive or counts.false_negative:
+            misses.append(f"authors {list(prediction.authors)}, not {truth['authors']}")
+    return misses
+
+
 def _print_worst(
     console: Console, kind: str, pages: list[CorpusPage], found: Predictions, count: int
 ) -> None:
@@ -296,10 +316,12 @@ def _print_worst(
             bad = counts.false_positive + counts.false_negative
             what = f"missed {counts.false_negative}, leaked {counts.false_positive}"
             ranked.append((-bad, page.key, what))
-        else:
+        elif kind == "dates":
             expected = page.truth.get("published")
             if expected and not evaluation.same_day(prediction.published, expected):
                 ranked.append((0.0, page.key, f"found {prediction.published}, not {expected}"))
+        else:
+            ranked.extend((0.0, page.key, what) for what in _metadata_misses(page, prediction))
     for score, key, what in sorted(ranked)[:count]:
         table.add_row(key[:40], f"{score:.3f}", what)
     console.print(table)
