@@ -234,3 +234,47 @@ def test_an_agency_in_a_dateline_is_credited_and_the_story_kept() -> None:
     found = run(page("en").replace("<p>The city", "<p>BERLIN (dpa) - The city"))
     assert found.agencies == ("dpa",)
     assert found.body.startswith("BERLIN (dpa) - The city council approved")
+
+
+def test_json_ld_authors_by_id_reference_into_the_graph_and_agencies_apart() -> None:
+    ld = {
+        "@context": "https://schema.org",
+        "@graph": [
+            {
+                "@type": "NewsArticle",
+                "headline": "Budget approved",
+                "author": [
+                    {"@id": "https://daily.example/#/person/jane"},
+                    {"@type": "Organization", "name": "Reuters"},
+                    {"@id": "https://daily.example/#/person/john"},
+                ],
+            },
+            {"@type": "Person", "@id": "https://daily.example/#/person/john", "name": "John Roe"},
+            {"@type": "Person", "@id": "https://daily.example/#/person/jane", "name": "Jane Doe"},
+        ],
+    }
+    found = run(page("en", head=f'<script type="application/ld+json">{json.dumps(ld)}</script>'))
+    assert found.authors == ("Jane Doe", "John Roe")  # in the article's order, not the graph's
+    assert found.agencies == ("Reuters",)
+
+
+def test_a_rel_author_link_names_the_author_where_nothing_else_does() -> None:
+    found = run(
+        page("en", body_extra="").replace(
+            "<h1>Budget approved</h1>",
+            "<h1>Budget approved</h1><p class='byline'>By "
+            "<a rel='author' href='/authors/jane-doe'>Jane Doe</a></p>",
+        )
+    )
+    assert found.authors == ("Jane Doe",)
+
+
+def test_the_site_name_is_never_an_author() -> None:
+    found = run(
+        page(
+            "en",
+            head="<meta property='og:site_name' content='Daily Example'>"
+            "<meta name='author' content='Daily Example'>",
+        )
+    )
+    assert found.authors == () and found.site_name == "Daily Example"
