@@ -110,7 +110,7 @@ _NOT_BYLINE = re.compile(
 )
 _AUTHOR_PATH = re.compile(
     r"/(?:author|authors|autor|autoren|auteur|auteurs|autore|autori|journalist|journalists|"
-    r"journalisten|columnists?|writers?|contributors?|reporters?|people|staff|profile|profiles|"
+    r"journalisten|columnists?|writers?|contributors?|reporters?|staff|profile|profiles|"
     r"redaktion|redakteur|byline)/[^/?#]+",
     re.I,
 )

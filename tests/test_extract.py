@@ -278,3 +278,18 @@ def test_the_site_name_is_never_an_author() -> None:
         )
     )
     assert found.authors == () and found.site_name == "Daily Example"
+
+
+def test_a_link_to_a_persons_topic_page_is_no_byline() -> None:
+    # The Al Jazeera sample links "Donald Trump" to /topics/people/donald-trump.html: a tag,
+    # not its author. (Its byline names no one; the Polygraph sample's none either.)
+    for name in ("aljazeera-afghanistan-helicopter.html", "polygraph-al-tanf-fact-check.html"):
+        path = SAMPLES / name
+        article = run(path.read_text(encoding="utf-8"), url=path.as_uri())
+        assert article.authors == (), name
+    byline = (
+        "<p class='byline'>By <a href='https://daily.example/author/jane-doe'>Jane Doe</a></p>"
+        "<p>See <a href='https://daily.example/topics/people/john-roe'>John Roe</a></p>"
+    )
+    found = run(page("en").replace("<h1>Budget approved</h1>", "<h1>Budget approved</h1>" + byline))
+    assert found.authors == ("Jane Doe",)
