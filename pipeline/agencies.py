@@ -25,7 +25,8 @@ _AGENCY_FORMS: dict[str, tuple[str, ...]] = {
     "Jiji": ("Jiji Press",),
     "Xinhua": ("Xinhua News Agency", "Xinhua", "新华社"),
     "Yonhap": ("Yonhap News Agency", "Yonhap", "연합뉴스"),
-    "PA": ("PA Media", "Press Association", "PA"),
+    # Not a bare "PA": Pennsylvania's abbreviation ends many a US dateline and byline.
+    "PA": ("PA Media", "Press Association"),
     "APA": ("APA",),
     "KNA": ("KNA",),
     "epd": ("epd",),
@@ -91,7 +92,8 @@ def agency_of(text: str) -> str | None:
     found = _AGENCY.fullmatch(text)
     if found:
         return _canonical(found.group())
-    return text if re.fullmatch(r"[A-Z][\w&.-]*(?: [A-Z][\w&.-]*){0,2} Wire", text) else None
+    # An outlet's wire service is named by its acronym: "CNN Wire", not "Tom Wire".
+    return text if re.fullmatch(r"[A-Z][A-Z&.-]+(?: [A-Z][\w&.-]*){0,2} Wire", text) else None
 
 
 def take_agencies(text: str) -> tuple[str, list[str]]:
@@ -131,7 +133,11 @@ _DATELINE = re.compile(
 _CREDIT_LINE = re.compile(
     r"^\s*(?:©|\(c\)|copyright)\s*(?:\d{4}\s*)?(?P<agencies>[^.]{2,60}?)\.?"
     r"(?:\s*all rights reserved\.?.*)?$"
-    r"|^\s*[(\[]?\s*(?P<alone>[^()\[\]]{2,40}?)\s*[)\]]?\s*$",
+    # A line that is only agencies counts in brackets or with a slash ("(AFP)", "dpa/ab",
+    # "AFP/Reuters"): a bare "REUTERS" or "Bloomberg" line is as often a photo's credit or a
+    # heading as the story's.
+    r"|^\s*[(\[]\s*(?P<alone>[^()\[\]]{2,40}?)\s*[)\]]\s*$"
+    r"|^\s*(?P<slashed>[\w.-]{2,30}(?:\s*/\s*[\w.-]{1,30})+)\s*$",
     re.I,
 )
 
@@ -156,7 +162,9 @@ def agencies_in_text(body: str) -> list[str]:
             continue
         credit = _CREDIT_LINE.match(line)
         if credit:
-            found += _agency_list(credit.group("agencies") or credit.group("alone"))
+            found += _agency_list(
+                credit.group("agencies") or credit.group("alone") or credit.group("slashed")
+            )
     return list(dict.fromkeys(found))
 
 

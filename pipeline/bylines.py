@@ -17,7 +17,8 @@ from .agencies import agency_of, take_agencies
 # -- people ----------------------------------------------------------------------------------
 
 _BY = re.compile(
-    r"^\s*(?:(?:written|posted|reported|story|words|text|reporting|compiled|published)\s+by|"
+    r"^\s*(?:(?:written|posted|reported|story|words|text|reporting|compiled|published|"
+    r"opinion|analysis|commentary|essay|column)\s+by|"
     r"by|from|"
     r"(?:text|texte|testo|texto|tekst|autor(?:in|a|/in|\*in|\(in\))?|autore|autrice|auteure?|"
     r"authors?|"
@@ -321,15 +322,24 @@ def credits(byline: str, *, outlets: tuple[str, ...] = ()) -> tuple[list[str], l
     of them is the organisation, not an author, and one that ends with it loses that end.
     Photo, illustration and editing credits are not authorship and give nobody.
     """
-    text = _strip_by(" ".join((byline or "").split()))
+    # A byline is a line: a longer "byline" is a page's text in the wrong field, and the
+    # patterns below are only fast on short inputs.
+    text = _strip_by(" ".join((byline or "")[:_LONGEST_BYLINE].split()))
     text = _NOT_AUTHORSHIP.sub(" ; ", _PHOTO_CREDIT.sub(" ; ", text))
     text, agencies = take_agencies(text)
     people: list[str] = []
-    for part in _split(text):
+    for index, part in enumerate(_split(text)):
+        if index and _names_an_outlet(part):
+            continue  # "By Jane Doe, Washington Post": the second part is where she writes
         name = clean_name(part, outlets=outlets)
         if name and name not in people and not agency_of(name):
             people.append(name)
     return people, agencies
+
+
+def _names_an_outlet(part: str) -> bool:
+    words = part.split()
+    return len(words) >= 2 and words[-1].strip(".,").lower() in _OUTLETS
 
 
 def names_from_byline(byline: str, *, outlets: tuple[str, ...] = ()) -> list[str]:
@@ -392,6 +402,8 @@ def _name_words(tokens: list[str], own: set[str]) -> list[str]:
         )
         if dated or any(char.isdigit() for char in word) or (words and bare in own):
             break
+        if words and word in {"in", "at", "aus"}:
+            break  # "Jane Doe in London", "Anna Müller aus Berlin": the place follows
         if not words and _is_role(bare):
             continue  # "Senior Editor Jane Doe", "FOCUS-Online-Experte Robin Tschöpe"
         if not words and (bare in _OUTLETS or bare in {"associated", "the"}):
@@ -445,7 +457,8 @@ def _capitalised(word: str) -> str:
 
 # RSS writes "desk@example.org (Jane Roe)"; the name is in the brackets.
 _EMAIL_NAME = re.compile(r"^\S+@\S+\s*\((?P<name>[^)]+)\)\s*$")
-_EMAIL = re.compile(r"\S+@\S+\.\w+")
+_EMAIL = re.compile(r"[^\s@]{1,64}@[^\s@]{1,253}\.\w+")
+_LONGEST_BYLINE = 300
 
 
 # A date or time before the byline's "by": "January 17, 2017 at 6:08 PM ET by Kori Schulman".

@@ -77,7 +77,12 @@ _PUBLISH_NAME = re.compile(r"publish|pubdate|posted|created|create-?date|creatio
 # Whole words of a name only: "responsive" is no reply, and a "kommentar" (an opinion column)
 # or "commentary" is an article.
 _COMMENTS = re.compile(
-    r"(?:^|[-_])(?:comments?|commentlist|kommentare|disqus|respond|repl(?:y|ies))(?:$|[-_])", re.I
+    r"(?:^|[-_])(?:comments?|commentlist|kommentare|kommentar-?liste|commentaires?|comentarios?|"
+    r"commenti|reacties|disqus|respond|responses|discussion|repl(?:y|ies))(?:$|[-_])",
+    re.I,
+)
+_OTHER_STORIES = re.compile(
+    r"related|teaser|latest|popular|sidebar|recommend|more-?stories|trending|most-?read", re.I
 )
 _NOT_SECTION = re.compile(r"count|link|date|icon|num|button|btn|toggle|bubble|open|show", re.I)
 _CONTAINERS = {"html", "body", "main", "article"}
@@ -119,6 +124,11 @@ def read_dates(tree: lxml_html.HtmlElement, url: str | None) -> PageDates:
         marked,
         [meta.get(name) for name in _GENERIC_META],
     )
+    modified = _first(
+        [text(article.get("dateModified"))],
+        [meta.get(name) for name in _MODIFIED_META],
+        [found.stamp for found in elements if found.role == "modified"],
+    )
     if published is None:
         published = _searched(tree, url)
         updates = {found.stamp.day for found in elements if found.role == "modified"}
@@ -131,11 +141,6 @@ def read_dates(tree: lxml_html.HtmlElement, url: str | None) -> PageDates:
                 if found.role != "modified" and found.stamp.day < published.day
             ]
             published = min(earlier, key=lambda stamp: stamp.at, default=None)
-    modified = _first(
-        [text(article.get("dateModified"))],
-        [meta.get(name) for name in _MODIFIED_META],
-        [found.stamp for found in elements if found.role == "modified"],
-    )
     if published is None:
         return PageDates(None, modified)
     statements = _statements(tree, meta, elements)
@@ -157,7 +162,7 @@ def _dated_elements(tree: lxml_html.HtmlElement) -> list[_Shown]:
     """Every ``<time>`` and ``itemprop`` date outside comment sections, with its role."""
     found = []
     for element in tree.xpath(_DATED):
-        if element.tag == "meta" or _in_comments(element):
+        if element.tag == "meta" or _elsewhere(element):
             continue
         shown_text = text(element.text_content()) or ""
         stamp = parse_stamp(element.get("datetime") or element.get("content")) or parse_stamp(
@@ -184,8 +189,22 @@ def _role(element: lxml_html.HtmlElement, shown_text: str) -> str:
     return "published" if published_name else "plain"
 
 
-def _in_comments(element: lxml_html.HtmlElement) -> bool:
-    return any(_is_comments(ancestor) for ancestor in element.iterancestors())
+def _elsewhere(element: lxml_html.HtmlElement) -> bool:
+    """Inside comments, or inside a list of other stories (an aside, a "latest" or "related"
+    box), whose dates are theirs, not this article's."""
+    return any(
+        _is_comments(ancestor) or _is_other_stories(ancestor)
+        for ancestor in element.iterancestors()
+    )
+
+
+def _is_other_stories(element: lxml_html.HtmlElement) -> bool:
+    if element.tag in {"aside", "nav"}:
+        return True
+    if element.tag in _CONTAINERS:
+        return False
+    names = f"{element.get('id') or ''} {element.get('class') or ''}"
+    return bool(_OTHER_STORIES.search(names))
 
 
 def _is_comments(element: lxml_html.HtmlElement) -> bool:
@@ -212,13 +231,15 @@ def _searched(tree: lxml_html.HtmlElement, url: str | None) -> Stamp | None:
 def _statements(
     tree: lxml_html.HtmlElement, meta: dict[str, str], elements: list[_Shown]
 ) -> list[Stamp]:
-    """Every timed statement of the page, for giving a day its time or a moment its zone."""
-    values: list[Any] = list(meta.values())
+    """Every timed statement of the page that may be the publication's, for giving a day its
+    time: not what the page calls an update, and not another story's date."""
+    values: list[Any] = [meta.get(name) for name in (*_PUBLISHED_META, *_GENERIC_META)]
     for node in json_ld_nodes(tree):
         values.extend(node.get(key) for key in ("datePublished", "dateCreated", "uploadDate"))
     stamps = [parse_stamp(value) for value in values if isinstance(value, str)]
-    stamps.extend(found.stamp for found in elements)
-    stamps.extend(found.shown for found in elements if found.shown)
+    kept = [found for found in elements if found.role != "modified"]
+    stamps.extend(found.stamp for found in kept)
+    stamps.extend(found.shown for found in kept if found.shown)
     stamps.extend(_timed_lines(tree))
     return [stamp for stamp in stamps if stamp and stamp.precision != "day"]
 
@@ -233,9 +254,11 @@ def _timed_lines(tree: lxml_html.HtmlElement) -> list[Stamp]:
         holder = line.getparent()
         if holder is not None and line.is_tail:
             holder = holder.getparent()  # a tail's text belongs to the element around both
-        if holder is None or _in_comments(holder):
+        if holder is None or _elsewhere(holder):
             continue
         whole = text(holder.text_content()) or ""
+        if _UPDATE_OPENING.search(whole) or _UPDATE_BEFORE.search(whole[:40]):
+            continue  # "Updated: June 5, 2025 | 6:45pm" is an update's time
         stamp = parse_stamp(line) or (parse_stamp(whole) if len(whole) <= 100 else None)
         if stamp is not None and stamp.precision != "day":
             found.append(stamp)

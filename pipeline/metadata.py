@@ -173,7 +173,8 @@ def _byline_texts(tree: lxml_html.HtmlElement) -> list[str]:
         byline = " ".join(" ".join(element.itertext()).split())
         if not byline or len(byline) > 200:
             continue
-        if credits(byline)[0] or credits(byline)[1]:
+        people, agencies = credits(byline)
+        if people or agencies:
             return [_with_siblings(element, byline)]
     return []
 
@@ -183,12 +184,18 @@ def _aside(element: lxml_html.HtmlElement) -> bool:
     for parent in element.iterancestors():
         if parent.tag in {"body", "html"}:
             break  # whole-page classes say what the site runs ("f_ad_promo_on"), not where
-        if parent.tag in {"aside", "nav"}:
+        if parent.tag in {"aside", "nav"} or (parent.tag == "footer" and _site_wide(parent)):
             return True
         hint = " ".join(parent.get(name) or "" for name in ("class", "id"))
         if re.search(r"comment|sidebar|related|recommend|widget|teaser|popular|promo", hint, re.I):
             return True
     return False
+
+
+def _site_wide(element: lxml_html.HtmlElement) -> bool:
+    """Outside the article: a page's own footer, not an article's (which often holds the
+    byline)."""
+    return not any(ancestor.tag in {"article", "main"} for ancestor in element.iterancestors())
 
 
 def _with_siblings(element: lxml_html.HtmlElement, byline: str) -> str:
@@ -210,8 +217,19 @@ def _with_siblings(element: lxml_html.HtmlElement, byline: str) -> str:
 
 def _authorish(element: lxml_html.HtmlElement) -> bool:
     hint = " ".join(element.get(name) or "" for name in ("class", "id", "itemprop", "rel"))
-    linked = element.tag == "a" and _AUTHOR_PATH.search(element.get("href") or "")
+    linked = (
+        element.tag == "a"
+        and _AUTHOR_PATH.search(element.get("href") or "") is not None
+        and _byline_sized(element.getparent())
+    )
     return bool((_BYLINE_HINT.search(hint) or linked) and not _NOT_BYLINE.search(hint))
+
+
+def _byline_sized(holder: lxml_html.HtmlElement | None) -> bool:
+    """A link to a profile page is a byline only where it stands in a line of a byline's
+    length ("By <a>Jane Doe</a>"): in a sentence of the story it names whom the story is
+    about ("Tesla chief <a href=/profile/elon-musk>Elon Musk</a> said ...")."""
+    return holder is not None and len(" ".join(holder.itertext()).split()) <= 15
 
 
 def _headlines(tree: lxml_html.HtmlElement) -> list[str]:

@@ -138,7 +138,9 @@ _MONTH = (
     r"novembre|décembre)[a-zé]*\.?"
 )
 _BARE_DATE = re.compile(
-    r"^\s*(?:[^\W\d_]{2,12},?\s+)?(?P<date>(?:"
+    # The word before the date is a weekday's, never an update's label.
+    r"^\s*(?:(?!(?:updated|modified|aktualisiert|geändert|mis\s+à\s+jour|actualizado)\b)"
+    r"[^\W\d_]{2,12},?\s+)?(?P<date>(?:"
     r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}\.\d{1,2}\.\d{4}|"
     r"\d{1,2}(?:st|nd|rd|th|\.)?\s+"
     + _MONTH
@@ -148,7 +150,7 @@ _BARE_DATE = re.compile(
     r"(?:[\s,|·–—-]+(?:at\s+|um\s+)?\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*[A-Z]{2,5})?)?)\s*$",
     re.I,
 )
-_UPDATE_LABEL = re.compile(r"updated|modified", re.I)
+_UPDATE_LABEL = re.compile(r"updated|modified|aktualisiert|geändert|mis à jour|actualizado", re.I)
 # "... | Photo: Reuters", "(Photo: Jane Roe)": a credit label after a separator (or opening the
 # line), so that "an epic by Tolstoy" or "one source: an official" are not credits.
 _CREDIT = re.compile(

@@ -19,6 +19,8 @@ from dateutil import parser as date_parser
 from .models import DatePrecision
 
 _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+# UTC offsets in use run from -12:00 to +14:00.
+_WIDEST_OFFSET = timedelta(hours=14)
 
 _ISO = re.compile(
     r"(?<![\d.])(?P<year>(?:19|20)\d{2})(?P<sep>[-/.])(?P<month>[01]?\d)(?P=sep)(?P<day>[0-3]?\d)"
@@ -240,6 +242,8 @@ def _offset(zone: str) -> timedelta | None:
     if not match:
         return None
     offset = timedelta(hours=int(match[2]), minutes=int(match[3] or 0))
+    if offset > _WIDEST_OFFSET:
+        return None  # no zone is this far from UTC: a typo, read as no zone at all
     return -offset if match[1] == "-" else offset
 
 

@@ -50,6 +50,13 @@ from pipeline.titles import headline
             [],
         ),
         ("Nordex SE", [], []),  # a company
+        ("By Jane Doe in Harrisburg, PA", ["Jane Doe"], []),  # Pennsylvania, not PA Media
+        ("By Jane Doe in London", ["Jane Doe"], []),
+        ("Anna Müller aus Berlin", ["Anna Müller"], []),
+        ("Opinion by Jane Doe", ["Jane Doe"], []),
+        ("By Jane Doe, Washington Post", ["Jane Doe"], []),
+        ("By Tom Wire", [], []),  # not an outlet's wire service
+        ("CNN Wire", [], ["CNN Wire"]),
         ("jane@example.org (Jane Roe)", ["Jane Roe"], []),
         ("By Kim Park kim.park@example.com", ["Kim Park"], []),
         ("John Patrick Pullen, TIME", ["John Patrick Pullen"], []),
@@ -165,3 +172,22 @@ def test_headline_drops_the_site_name(
     title: str, outlets: tuple[str, ...], headlines: list[str], expected: str
 ) -> None:
     assert headline(title, outlets, headlines) == expected
+
+
+def test_a_byline_field_holding_a_page_of_text_is_read_quickly() -> None:
+    # Regular expressions over a byline are fast only on byline-sized input: a meta author
+    # of thousands of characters once took minutes. (A loop bound, not a timing assertion.)
+    for junk in ("1" * 50_000, "a" * 50_000, "A-" * 25_000, "x@" * 3_000):
+        assert credits(junk) == ([], [])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "The minister spoke to reporters.\n\nREUTERS",  # a bare name: a photo's credit
+        "Lancaster County (PA) – Police are investigating a fire.\n\nMore text.",
+        "He told Reuters the deal was done.\n\nHe declined to say more.",
+    ],
+)
+def test_no_agency_is_credited_for_an_ordinary_story(body: str) -> None:
+    assert agencies_in_text(body) == []

@@ -293,3 +293,13 @@ def test_a_link_to_a_persons_topic_page_is_no_byline() -> None:
     )
     found = run(page("en").replace("<h1>Budget approved</h1>", "<h1>Budget approved</h1>" + byline))
     assert found.authors == ("Jane Doe",)
+
+
+def test_a_profile_link_in_the_storys_text_or_footer_names_no_author() -> None:
+    text = (
+        "<p>Tesla chief <a href='https://www.forbes.example/profile/elon-musk/'>Elon Musk</a>"
+        " said on Tuesday that the company would open a new plant in the region next year.</p>"
+    )
+    footer = "<footer>Editor in chief: <a href='/staff/max-boss'>Max Boss</a></footer>"
+    found = run(page("en", body_extra=text).replace("</body>", footer + "</body>"))
+    assert found.authors == ()
