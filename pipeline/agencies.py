@@ -73,7 +73,7 @@ _TRAILING_AGENCY = re.compile(
 _AGENCY_WORDS = re.compile(
     r"(?i)(?<!\w)(?:with|mit|avec|con|met|med|and|und|et|y|e|en|og|och|from|von|de|"
     r"agencies|agency|agenturen|agentur|agences?|agencias?|agenzie|agenzia|agentschappen|"
-    r"wires?|news|staff|nachrichtenagentur|agence|reporting|material|agenturmaterial|"
+    r"wires?|news|staff|nachrichtenagentur|reporting|material|agenturmaterial|"
     r"informationen|information|información|informazioni|informations|services?|"
     r"contributed|to|this|report|story)(?!\w)"
 )

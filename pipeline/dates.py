@@ -31,7 +31,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from .markup import article_node, json_ld_nodes, meta_pairs, text
-from .timestamps import Stamp, parse_stamp
+from .timestamps import UPDATE_WORDS, Stamp, parse_stamp
 
 # <meta> names that state publication itself, in order of trust.
 _PUBLISHED_META = (
@@ -63,10 +63,7 @@ _WIDEST_OFFSET = timedelta(hours=14)
 _QUARTER = timedelta(minutes=15)
 
 # Words that mark a date as an update, in the languages of the corpora.
-_UPDATE = (
-    r"(?:last\s+)?(?:updated?|modified|edited|revised|aktualisiert|geändert|editiert|bearbeitet|"
-    r"stand|mis\s+à\s+jour|actualizad[oa]|aggiornat[oa]|bijgewerkt|atualizad[oa])"
-)
+_UPDATE = UPDATE_WORDS
 # "Updated: <time>" (the words before the element) and "<time>Updated Mar 12</time>" (its own).
 _UPDATE_BEFORE = re.compile(_UPDATE + r"\W*(?:on|am|le|el|il|alle|op|em|at)?\W*$", re.I)
 _UPDATE_OPENING = re.compile(r"^\W*" + _UPDATE + r"\b", re.I)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from .bylines import credits
 from .models import CleanedDocument, Image, Link
+from .timestamps import UPDATE_WORDS
 from .words import word_count
 
 _BULLET = re.compile(r"^\s*(?:[•·▪▫◦‣∙●○■□►▶»*]|-(?=\s)|\d{1,2}[.)](?=\s))\s*")
@@ -139,8 +140,7 @@ _MONTH = (
 )
 _BARE_DATE = re.compile(
     # The word before the date is a weekday's, never an update's label.
-    r"^\s*(?:(?!(?:updated|modified|aktualisiert|geändert|mis\s+à\s+jour|actualizado)\b)"
-    r"[^\W\d_]{2,12},?\s+)?(?P<date>(?:"
+    r"^\s*(?:(?!" + UPDATE_WORDS + r"\b)[^\W\d_]{2,12},?\s+)?(?P<date>(?:"
     r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}\.\d{1,2}\.\d{4}|"
     r"\d{1,2}(?:st|nd|rd|th|\.)?\s+"
     + _MONTH
@@ -150,7 +150,7 @@ _BARE_DATE = re.compile(
     r"(?:[\s,|·–—-]+(?:at\s+|um\s+)?\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*[A-Z]{2,5})?)?)\s*$",
     re.I,
 )
-_UPDATE_LABEL = re.compile(r"updated|modified|aktualisiert|geändert|mis à jour|actualizado", re.I)
+_UPDATE_LABEL = re.compile(UPDATE_WORDS, re.I)
 # "... | Photo: Reuters", "(Photo: Jane Roe)": a credit label after a separator (or opening the
 # line), so that "an epic by Tolstoy" or "one source: an official" are not credits.
 _CREDIT = re.compile(

@@ -19,6 +19,11 @@ from dateutil import parser as date_parser
 from .models import DatePrecision
 
 _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+# Words that label a date as an update, not the publication, in the languages of the corpora.
+UPDATE_WORDS = (
+    r"(?:last\s+)?(?:updated?|modified|edited|revised|aktualisiert|geändert|editiert|bearbeitet|"
+    r"stand|mis\s+à\s+jour|actualizad[oa]|aggiornat[oa]|bijgewerkt|atualizad[oa])"
+)
 # UTC offsets in use run from -12:00 to +14:00.
 _WIDEST_OFFSET = timedelta(hours=14)
 

@@ -11,7 +11,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -108,7 +108,7 @@ def _timed(extractor: Callable[[CorpusPage], Prediction], page: CorpusPage) -> P
     except Exception as error:  # a page that breaks an extractor scores as nothing found
         prediction = Prediction(error=f"{type(error).__name__}: {error}")
     elapsed = (time.perf_counter() - started) * 1000
-    return Prediction(**{**prediction.__dict__, "milliseconds": elapsed})
+    return replace(prediction, milliseconds=elapsed)
 
 
 # -- scoring --------------------------------------------------------------------------------
