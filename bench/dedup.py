@@ -32,10 +32,9 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import insert, text
 
-from pipeline import dedup
 from pipeline.models import Article
 from pipeline.settings import Settings
-from pipeline.store import duplicates, repository
+from pipeline.store import duplicates, fingerprints, repository
 from pipeline.store.db import dispose_engines, get_engine, prepare_database, session_scope
 from pipeline.store.tables import ArticleBand, ArticleRow
 
@@ -78,7 +77,7 @@ def grow(settings: Settings, texts: Texts, start: int, stop: int, bodies: list[s
         for number in range(first, min(first + BATCH, stop)):
             body = texts.body()
             bodies.append(body)
-            fingerprint = dedup.fingerprint(body)
+            fingerprint = fingerprints.fingerprint(body)
             articles.append(
                 {
                     "id": number + 1,
@@ -133,9 +132,9 @@ def measure(settings: Settings, size: int, probes: list[tuple[str, int | None]])
     """Time the lookup of each probe (and its whole store, rolled back)."""
     lookups, stores, found, false_links = [], [], 0, 0
     for number, (body, original) in enumerate(probes):
-        fingerprint = dedup.fingerprint(body)
+        fingerprint = fingerprints.fingerprint(body)
         url = f"https://probe.example/{number}"
-        probe = dedup.Candidate(url=url, title=None, shingles=fingerprint.shingles)
+        probe = fingerprints.Candidate(url=url, title=None, shingles=fingerprint.shingles)
         with session_scope(settings) as session:
             started = time.perf_counter()
             linked = duplicates.find_original(session, article=probe, fingerprint=fingerprint)

@@ -487,7 +487,7 @@ def _drive_celery(
 
 def run_local(urls: list[str], broker_url: str) -> RunResult:
     from pipeline import stages
-    from pipeline.fetch import make_client
+    from pipeline.fetch.download import make_client
 
     with tempfile.TemporaryDirectory(prefix="newsflow-bench-local-") as tmp:
         use_environment(broker_url, Path(tmp) / "data")

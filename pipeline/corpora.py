@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from .encoding import decode, detect_encoding
+from pipeline.fetch.encoding import decode, detect_encoding
 
 Part = Literal["tuning", "validation"]
 PARTS: tuple[Part, ...] = ("tuning", "validation")

@@ -66,7 +66,7 @@ DatePrecision = Literal["day", "time", "local-time"]
 class PageMetadata(Record):
     """What an HTML page says about itself (JSON-LD, OpenGraph, ``<meta>``, its markup).
 
-    Dates are read and weighed by :mod:`pipeline.dates`, with the precision of the
+    Dates are read and weighed by :mod:`pipeline.extract.dates`, with the precision of the
     publication date as :class:`Article` describes it; the extract stage adds the feed's.
     """
 

@@ -17,12 +17,12 @@ from sqlalchemy import select as sql_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from .errors import InvalidRequest
-from .models import FeedEntry, PageRef
-from .settings import Settings
-from .store.db import session_scope
-from .store.tables import ArticleRow, ExtractorVersion, Failure, RawPage, SeenUrl, Source
-from .version import extractor_version
+from pipeline.errors import InvalidRequest
+from pipeline.models import FeedEntry, PageRef
+from pipeline.settings import Settings
+from pipeline.store.db import session_scope
+from pipeline.store.tables import ArticleRow, ExtractorVersion, Failure, RawPage, SeenUrl, Source
+from pipeline.version import extractor_version
 
 
 @dataclass(frozen=True)

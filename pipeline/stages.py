@@ -13,17 +13,17 @@ from typing import Any
 
 import httpx
 
-from . import clean as clean_module
-from . import extract as extract_module
-from . import fetch as fetch_module
-from .encoding import decode
-from .errors import EmptyDocument, MessageLost
-from .fetch import Kind
-from .models import Article, CleanedDocument, FeedEntry, PageRef, StoredRef
-from .politeness import Politeness
-from .settings import Settings
-from .store import repository
-from .store.db import session_scope
+from pipeline.clean.html import clean
+from pipeline.errors import EmptyDocument, MessageLost
+from pipeline.extract.article import extract
+from pipeline.fetch import download
+from pipeline.fetch.download import Kind
+from pipeline.fetch.encoding import decode
+from pipeline.fetch.politeness import Politeness
+from pipeline.models import Article, CleanedDocument, FeedEntry, PageRef, StoredRef
+from pipeline.settings import Settings
+from pipeline.store import repository
+from pipeline.store.db import session_scope
 
 STAGES = ("fetch", "clean", "extract", "store")
 
@@ -43,15 +43,15 @@ def fetch_stage(
     With ``politeness``, robots.txt is asked first and the host's rate limit is kept
     (:class:`~pipeline.errors.Throttled` says when to come back).
     """
-    if politeness is not None and not fetch_module.is_local(source):
-        with fetch_module.make_client(settings) if client is None else nullcontext(client) as http:
+    if politeness is not None and not download.is_local(source):
+        with download.make_client(settings) if client is None else nullcontext(client) as http:
             politeness.check(
                 source,
                 rate=rate,
-                robots_text=lambda url: fetch_module.fetch_robots(url, settings, http),
+                robots_text=lambda url: download.fetch_robots(url, settings, http),
                 reserved=reserved,
             )
-    page = fetch_module.fetch(source, settings, client=client)
+    page = download.fetch(source, settings, client=client)
     with session_scope(settings) as session:
         page_id = repository.save_raw_page(
             session, page=page, entry=entry.model_dump(mode="json") if entry else None
@@ -70,7 +70,7 @@ def _page_text(ref: PageRef, settings: Settings) -> tuple[str, Kind]:
 def clean_stage(ref: PageRef, settings: Settings) -> CleanedDocument:
     """Strip the page down to its article; captions, breadcrumbs and teasers kept apart."""
     text, kind = _page_text(ref, settings)
-    document = clean_module.clean(text, kind, url=ref.url, page_id=ref.page_id)
+    document = clean(text, kind, url=ref.url, page_id=ref.page_id)
     if not document.paragraphs:
         raise EmptyDocument(f"no article text found in {ref.url}")
     return document.model_copy(update={"entry": ref.entry, "article_id": ref.article_id})
@@ -78,7 +78,7 @@ def clean_stage(ref: PageRef, settings: Settings) -> CleanedDocument:
 
 def extract_stage(document: CleanedDocument, settings: Settings) -> Article:
     """Build the structured article from the cleaned document (no page re-read needed)."""
-    return extract_module.extract(document)
+    return extract(document)
 
 
 def store_stage(article: Article, settings: Settings) -> StoredRef:

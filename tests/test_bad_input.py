@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.body import refine
-from pipeline.clean import clean, parse_html
-from pipeline.encoding import decode, detect_encoding, sniff_binary, wide_unicode
+from pipeline.clean.body import refine
+from pipeline.clean.html import clean, parse_html
+from pipeline.clean.plaintext import clean_text
 from pipeline.errors import TooDeep, TooLarge, Undecodable, UnsupportedContent
-from pipeline.fetch import fetch, gunzip, read_file
-from pipeline.plaintext import clean_text
+from pipeline.fetch.download import fetch, gunzip, read_file
+from pipeline.fetch.encoding import decode, detect_encoding, sniff_binary, wide_unicode
 from pipeline.settings import Settings
 from tests.httpserver import LocalServer, Reply
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lxml import html
 
-from pipeline.body import link_texts, refine
+from pipeline.clean.body import link_texts, refine
 
 STORY = [
     "The council approved the budget on Tuesday after a debate that lasted most of the night.",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.agencies import agencies_in_text
-from pipeline.bylines import credits, names_from_byline
-from pipeline.titles import headline
+from pipeline.extract.agencies import agencies_in_text
+from pipeline.extract.bylines import credits, names_from_byline
+from pipeline.extract.titles import headline
 
 
 @pytest.mark.parametrize(

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.clean import clean
-from pipeline.encoding import decode
+from pipeline.clean.html import clean
 from pipeline.errors import PermanentError
-from pipeline.extract import extract
-from pipeline.fetch import read_file
+from pipeline.extract.article import extract
+from pipeline.fetch.download import read_file
+from pipeline.fetch.encoding import decode
 from pipeline.settings import Settings
 from tests.conftest import ROOT
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from pipeline.clean import clean
-from pipeline.extract import extract
+from pipeline.clean.html import clean
+from pipeline.extract.article import extract
+from pipeline.extract.timestamps import parse_stamp
 from pipeline.models import Article, FeedEntry
-from pipeline.timestamps import parse_stamp
 
 URL = "https://news.example/story/council-budget"
 BODY = (

@@ -13,13 +13,12 @@ from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
-from pipeline import dedup
-from pipeline.clean import clean
-from pipeline.extract import extract
+from pipeline.clean.html import clean
+from pipeline.extract.article import extract
 from pipeline.models import Article, StoredRef
 from pipeline.settings import Settings
 from pipeline.stages import run_local
-from pipeline.store import repository
+from pipeline.store import fingerprints, repository
 from pipeline.store.db import session_scope
 from pipeline.store.tables import ArticleBand, ArticleRow
 from tests.conftest import SAMPLES
@@ -66,38 +65,38 @@ def test_the_samples_are_long_enough_to_judge() -> None:
 def test_the_body_hash_ignores_spacing_case_and_punctuation_only() -> None:
     body = helicopter()
     respaced = "  " + body.upper().replace(". ", " ... ").replace("\n\n", "\n") + "\n"
-    assert dedup.body_hash(respaced) == dedup.body_hash(body)
-    assert dedup.body_hash(body.replace(" the ", " a ", 1)) != dedup.body_hash(body)
+    assert fingerprints.body_hash(respaced) == fingerprints.body_hash(body)
+    assert fingerprints.body_hash(body.replace(" the ", " a ", 1)) != fingerprints.body_hash(body)
 
 
 def test_an_edited_and_a_trimmed_copy_are_duplicates_and_another_story_is_not() -> None:
-    original = dedup.fingerprint(helicopter())
-    copy = dedup.fingerprint(edited(helicopter()))
-    short = dedup.fingerprint(trimmed(helicopter()))
-    other = dedup.fingerprint(plumes())
-    assert dedup.similarity(copy.shingles, original.shingles).duplicate
+    original = fingerprints.fingerprint(helicopter())
+    copy = fingerprints.fingerprint(edited(helicopter()))
+    short = fingerprints.fingerprint(trimmed(helicopter()))
+    other = fingerprints.fingerprint(plumes())
+    assert fingerprints.similarity(copy.shingles, original.shingles).duplicate
     assert set(copy.bands) & set(original.bands)  # found as a candidate
-    cut = dedup.similarity(short.shingles, original.shingles)
+    cut = fingerprints.similarity(short.shingles, original.shingles)
     assert cut.duplicate and cut.containment > 0.95
     assert set(short.bands) & set(original.bands)
-    unrelated = dedup.similarity(other.shingles, original.shingles)
+    unrelated = fingerprints.similarity(other.shingles, original.shingles)
     assert not unrelated.duplicate and unrelated.jaccard < 0.05
     assert not set(other.bands) & set(original.bands)
 
 
 def test_a_body_too_short_to_judge_is_never_a_duplicate() -> None:
-    caption = dedup.fingerprint("Watch the video: flooding in the old town.")
+    caption = fingerprints.fingerprint("Watch the video: flooding in the old town.")
     assert not caption.comparable and caption.bands == ()
-    assert dedup.fingerprint("").shingles == frozenset()
+    assert fingerprints.fingerprint("").shingles == frozenset()
 
 
 def test_text_without_spaces_is_shingled_by_character() -> None:
     chinese = (
         "北京时间今天上午，国家统计局发布了最新的经济数据，显示第三季度国内生产总值同比增长。" * 3
     )
-    tokens = dedup.words(chinese)
+    tokens = fingerprints.words(chinese)
     assert len(tokens) > 60 and all(len(token) == 1 for token in tokens)
-    assert dedup.fingerprint(chinese).comparable
+    assert fingerprints.fingerprint(chinese).comparable
 
 
 # --- the store -----------------------------------------------------------------------------
@@ -182,7 +181,7 @@ def test_storing_again_keeps_the_original_first_and_relinks_a_changed_body(
         keys = session.exec(
             select(ArticleBand.key).where(ArticleBand.article_id == copy.article_id)
         ).all()
-        assert set(keys) == set(dedup.fingerprint(plumes()).bands)
+        assert set(keys) == set(fingerprints.fingerprint(plumes()).bands)
 
 
 def test_a_page_stored_under_a_new_canonical_url_keeps_its_article_id(

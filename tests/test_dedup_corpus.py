@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.clean import clean
+from pipeline.clean.html import clean
 from pipeline.evaluation import load_pages
-from pipeline.extract import extract
+from pipeline.extract.article import extract
 from pipeline.models import Article
 from pipeline.settings import Settings
 from pipeline.store import repository

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from pipeline.clean import clean
+from pipeline.clean.html import clean
 from pipeline.errors import EmptyDocument
-from pipeline.extract import extract
+from pipeline.extract.article import extract
+from pipeline.extract.timestamps import parse_stamp
 from pipeline.models import Article
-from pipeline.timestamps import parse_stamp
 from pipeline.version import extractor_version
 from tests.conftest import SAMPLES
 

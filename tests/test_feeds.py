@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from pipeline.errors import MalformedFeed
-from pipeline.feeds import discover_feeds, parse_feed, sitemaps_from_robots
+from pipeline.feeds.parse import discover_feeds, parse_feed, sitemaps_from_robots
 from pipeline.urls import absolute_url
 
 FEED_URL = "https://news.example.org/feeds/all.xml"

@@ -20,7 +20,7 @@ from pipeline.errors import (
     TransientError,
     UnsupportedContent,
 )
-from pipeline.fetch import fetch, parse_retry_after
+from pipeline.fetch.download import fetch, parse_retry_after
 from pipeline.settings import Settings
 from tests.conftest import free_port
 from tests.httpserver import LocalServer, Reply

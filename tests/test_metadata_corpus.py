@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from pipeline.clean import clean
-from pipeline.encoding import decode, detect_encoding
-from pipeline.extract import extract
-from pipeline.fetch import read_file
+from pipeline.clean.html import clean
+from pipeline.extract.article import extract
+from pipeline.fetch.download import read_file
+from pipeline.fetch.encoding import decode, detect_encoding
 from pipeline.models import Article
 from pipeline.settings import Settings
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pipeline.errors import Blocked
-from pipeline.fetch import fetch
-from pipeline.netguard import check_url
+from pipeline.fetch.download import fetch
+from pipeline.fetch.netguard import check_url
 from pipeline.settings import Settings
 from tests.conftest import free_port
 from tests.httpserver import LocalServer, Reply
@@ -94,7 +94,7 @@ def test_a_name_that_resolves_elsewhere_at_connect_time_is_caught(
     """DNS rebinding: the vetting lookup says public, the connection lands on 127.0.0.1."""
     import ipaddress
 
-    from pipeline import netguard
+    from pipeline.fetch import netguard
 
     monkeypatch.setattr(
         netguard, "resolve", lambda host, port: [ipaddress.ip_address("93.184.216.34")]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.plaintext import clean_text
+from pipeline.clean.plaintext import clean_text
 from tests.conftest import SAMPLES
 
 SEED = (SAMPLES / "libya-talks-seed.txt").read_text(encoding="utf-8")

@@ -9,8 +9,8 @@ import pytest
 import redis as redis_client
 
 from pipeline.errors import Blocked, Throttled
-from pipeline.politeness import Politeness
-from pipeline.polling import LONGEST_INTERVAL, SHORTEST_INTERVAL, next_interval
+from pipeline.fetch.politeness import Politeness
+from pipeline.sources.polling import LONGEST_INTERVAL, SHORTEST_INTERVAL, next_interval
 from workers.cli import opml_urls, parse_interval
 
 
@@ -97,8 +97,8 @@ def test_intervals_and_opml() -> None:
 
 
 def test_a_home_page_leads_to_its_feeds_and_sitemaps(http_server: Any, settings: Any) -> None:
-    from pipeline.fetch import make_client
-    from pipeline.polling import discover
+    from pipeline.fetch.download import make_client
+    from pipeline.sources.polling import discover
     from tests.httpserver import Reply
 
     home = http_server.route(
@@ -129,8 +129,8 @@ def test_a_home_page_leads_to_its_feeds_and_sitemaps(http_server: Any, settings:
 def test_a_sitemap_index_is_followed_to_its_sitemaps(http_server: Any, settings: Any) -> None:
     import gzip
 
-    from pipeline.fetch import make_client
-    from pipeline.polling import poll
+    from pipeline.fetch.download import make_client
+    from pipeline.sources.polling import poll
     from tests.httpserver import Reply
 
     def urlset(*paths: str) -> bytes:
@@ -167,7 +167,7 @@ def test_a_sitemap_index_is_followed_to_its_sitemaps(http_server: Any, settings:
 def test_a_redirect_to_a_page_robots_txt_disallows_is_refused(
     http_server: Any, settings: Any
 ) -> None:
-    from pipeline.fetch import fetch, make_client
+    from pipeline.fetch.download import fetch, make_client
     from tests.httpserver import Reply
 
     http_server.route(
@@ -188,8 +188,8 @@ def test_a_redirect_to_a_page_robots_txt_disallows_is_refused(
 def test_a_broken_sitemap_in_an_index_costs_only_its_own_items(
     http_server: Any, settings: Any
 ) -> None:
-    from pipeline.fetch import make_client
-    from pipeline.polling import poll
+    from pipeline.fetch.download import make_client
+    from pipeline.sources.polling import poll
     from tests.httpserver import Reply
 
     good = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>{http_server.url("/1")}</loc></url></urlset>'
@@ -212,8 +212,8 @@ def test_a_broken_sitemap_in_an_index_costs_only_its_own_items(
 
 
 def test_items_are_marked_seen_only_when_they_were_sent_on(http_server: Any, settings: Any) -> None:
-    from pipeline.fetch import make_client
-    from pipeline.sources import poll_source
+    from pipeline.fetch.download import make_client
+    from pipeline.sources.registry import poll_source
     from pipeline.store import repository
     from pipeline.store.db import session_scope
     from tests.httpserver import Reply
@@ -249,7 +249,7 @@ def test_only_one_of_two_dispatchers_claims_a_due_source(any_db_settings: Any) -
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    from pipeline.sources import claim_due
+    from pipeline.sources.registry import claim_due
     from pipeline.store import repository
     from pipeline.store.db import session_scope
 

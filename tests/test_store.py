@@ -18,7 +18,7 @@ from sqlalchemy import func, inspect, text
 from sqlmodel import select
 
 from pipeline.errors import DatabaseUnavailable, HTTPStatus, SchemaError, ServerError
-from pipeline.fetch import FetchedPage
+from pipeline.fetch.download import FetchedPage
 from pipeline.models import Article, Image, Link, StoredRef
 from pipeline.settings import Settings, get_settings
 from pipeline.store import db, repository

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.clean import parse_html
+from pipeline.clean.html import parse_html
 from pipeline.corpora import load_corpus
-from pipeline.metadata import read_metadata
+from pipeline.extract.metadata import read_metadata
 
 
 def _title(html: str, url: str = "https://www.example-news.com/2024/05/story") -> str | None:

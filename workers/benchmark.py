@@ -36,8 +36,8 @@ class Prediction:
 
 def newsflow(page: CorpusPage) -> Prediction:
     """The clean and extract stages exactly as the pipeline runs them."""
-    from pipeline.clean import clean
-    from pipeline.extract import extract
+    from pipeline.clean.html import clean
+    from pipeline.extract.article import extract
 
     article = extract(clean(page.html, "html", url=page.url or None))
     moment = article.published_at

@@ -279,10 +279,10 @@ def extract(
     ] = False,
 ) -> None:
     """Clean and extract one document and print the article; no database, no broker."""
-    from pipeline.clean import clean
-    from pipeline.encoding import decode
-    from pipeline.extract import extract as extract_article
-    from pipeline.fetch import fetch
+    from pipeline.clean.html import clean
+    from pipeline.extract.article import extract as extract_article
+    from pipeline.fetch.download import fetch
+    from pipeline.fetch.encoding import decode
 
     try:
         page = fetch(source, get_settings())
@@ -834,8 +834,8 @@ def sources_add(
     ] = None,
 ) -> None:
     """Add a source. A home page adds the feeds and sitemaps it leads to."""
-    from pipeline.fetch import make_client
-    from pipeline.sources import add_sources
+    from pipeline.fetch.download import make_client
+    from pipeline.sources.registry import add_sources
 
     settings = get_settings()
     _ready(settings)

@@ -23,7 +23,7 @@ from celery.utils.log import get_task_logger
 from pydantic import BaseModel, ValidationError
 from redis import Redis
 
-from pipeline import sources, stages
+from pipeline import stages
 from pipeline.errors import (
     DatabaseUnavailable,
     InvalidMessage,
@@ -34,10 +34,11 @@ from pipeline.errors import (
     TransientError,
     WorkerLost,
 )
-from pipeline.fetch import make_client
+from pipeline.fetch.download import make_client
+from pipeline.fetch.politeness import Politeness
 from pipeline.models import Article, CleanedDocument, FeedEntry, PageRef
-from pipeline.politeness import Politeness
 from pipeline.settings import Settings, get_settings
+from pipeline.sources import registry
 
 from . import metrics
 from .app import app
@@ -343,13 +344,13 @@ def poll(self: Task, source_id: int, reserved: float | None = None) -> dict[str,
     settings = get_settings()
     sent: list[str] = []
 
-    def enqueue(items: list[sources.NewItem]) -> None:
+    def enqueue(items: list[registry.NewItem]) -> None:
         for item in items:
             chain = article_chain(item.entry.url, entry=item.entry, rate=item.rate)
             sent.append(chain.apply_async().id)
 
     try:
-        items = sources.poll_source(
+        items = registry.poll_source(
             int(source_id),
             settings,
             http_client(settings),
@@ -370,7 +371,7 @@ def poll(self: Task, source_id: int, reserved: float | None = None) -> dict[str,
 @app.task(name=task_name("dispatch"), ignore_result=True)
 def dispatch() -> int:
     """Beat's every-minute job: a poll for each source that is due."""
-    due = sources.claim_due(get_settings())
+    due = registry.claim_due(get_settings())
     for source_id in due:
         poll.apply_async((source_id,))
     return len(due)

@@ -28,8 +28,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, create_engine
 
-from ..errors import DatabaseUnavailable, SchemaError
-from ..settings import Settings
+from pipeline.errors import DatabaseUnavailable, SchemaError
+from pipeline.settings import Settings
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 

@@ -1,8 +1,9 @@
 """Linking an article to its first-seen original in the store, and keeping what finds it.
 
-The judgement (what is a copy) is :mod:`pipeline.dedup`'s; this module looks candidates up by
-index (the body's digest, then the signature's bands) so that the cost of a lookup does not
-grow with the number of articles stored, and keeps the links true when a stored body changes.
+The judgement (what is a copy) is :mod:`pipeline.store.fingerprints`'s; this module looks
+candidates up by index (the body's digest, then the signature's bands) so that the cost of a
+lookup does not grow with the number of articles stored, and keeps the links true when a stored
+body changes.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from sqlalchemy import delete, func, text, update
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
-from .. import dedup
-from .tables import ArticleBand, ArticleRow
+from pipeline.store import fingerprints
+from pipeline.store.tables import ArticleBand, ArticleRow
 
 
-def lock(session: Session, fingerprint: dedup.Fingerprint) -> None:
+def lock(session: Session, fingerprint: fingerprints.Fingerprint) -> None:
     """Hold, until the transaction ends, a lock on each key this body can be found by.
 
     Two near-duplicates share a band, so two workers storing them at once take turns: the
@@ -42,15 +43,15 @@ def _key(body_hash: str) -> int:
 class _Stored:
     id: int
     duplicate_of: int | None
-    candidate: dedup.Candidate
+    candidate: fingerprints.Candidate
 
 
 def link(
     session: Session,
     *,
     article_id: int,
-    article: dedup.Candidate,
-    fingerprint: dedup.Fingerprint,
+    article: fingerprints.Candidate,
+    fingerprint: fingerprints.Fingerprint,
     body_changed: bool,
 ) -> int | None:
     """Link the article just written to the first-seen original it repeats (returned; None
@@ -70,7 +71,7 @@ def link(
         stale = [
             copy.id
             for copy in _copies(session, article_id)
-            if not dedup.repeats(copy.candidate, article)
+            if not fingerprints.repeats(copy.candidate, article)
         ]
         _set_original(session, stale, None)
     if original is not None:
@@ -84,7 +85,9 @@ def link(
     later = [
         c.id
         for c in found
-        if c.id > article_id and c.duplicate_of is None and dedup.repeats(c.candidate, article)
+        if c.id > article_id
+        and c.duplicate_of is None
+        and fingerprints.repeats(c.candidate, article)
     ]
     if later:
         session.execute(
@@ -97,19 +100,19 @@ def link(
 
 
 def find_original(
-    session: Session, *, article: dedup.Candidate, fingerprint: dedup.Fingerprint
+    session: Session, *, article: fingerprints.Candidate, fingerprint: fingerprints.Fingerprint
 ) -> int | None:
     """The first-seen original a body not yet stored repeats (the lookup alone)."""
     return _original(article, _candidates(session, fingerprint, None), before_id=None)
 
 
 def _original(
-    article: dedup.Candidate, found: list[_Stored], *, before_id: int | None
+    article: fingerprints.Candidate, found: list[_Stored], *, before_id: int | None
 ) -> int | None:
     earlier = [
         c
         for c in found
-        if (before_id is None or c.id < before_id) and dedup.repeats(article, c.candidate)
+        if (before_id is None or c.id < before_id) and fingerprints.repeats(article, c.candidate)
     ]
     first = min(earlier, key=lambda c: c.id, default=None)
     return None if first is None else (first.duplicate_of or first.id)
@@ -125,7 +128,7 @@ def _set_original(session: Session, article_ids: list[int], original: int | None
 
 
 def _candidates(
-    session: Session, fingerprint: dedup.Fingerprint, article_id: int | None
+    session: Session, fingerprint: fingerprints.Fingerprint, article_id: int | None
 ) -> list[_Stored]:
     """Stored articles (other than ``article_id``) that may repeat this body, or it them: the
     same digest, or the most bands shared. Index lookups; a few dozen rows read at most."""
@@ -140,7 +143,7 @@ def _candidates(
         .where(col(ArticleBand.key).in_(fingerprint.bands))
         .group_by(col(ArticleBand.article_id))
         .order_by(shared.desc(), col(ArticleBand.article_id))
-        .limit(dedup.MAX_CANDIDATES)
+        .limit(fingerprints.MAX_CANDIDATES)
     )
     ids = {found for found in session.exec(exact.limit(1000)) if found is not None}
     ids.update(session.exec(banded))
@@ -160,8 +163,10 @@ def _load(session: Session, condition: Any) -> list[_Stored]:
         _Stored(
             id=found_id,
             duplicate_of=duplicate_of,
-            candidate=dedup.Candidate(
-                url=url, title=title, shingles=frozenset(dedup.shingles(dedup.words(body)))
+            candidate=fingerprints.Candidate(
+                url=url,
+                title=title,
+                shingles=frozenset(fingerprints.shingles(fingerprints.words(body))),
             ),
         )
         for found_id, duplicate_of, url, title, body in rows

@@ -16,12 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from .. import dedup
-from ..errors import NewsflowError, NotFound, TransientError
-from ..fetch import FetchedPage
-from ..models import ARTICLE_KEYS, Article, StoredRef
-from . import duplicates
-from .tables import ArticleRow, ExtractorVersion, Failure, RawPage, SeenUrl, Source
+from pipeline.errors import NewsflowError, NotFound, TransientError
+from pipeline.fetch.download import FetchedPage
+from pipeline.models import ARTICLE_KEYS, Article, StoredRef
+from pipeline.store import duplicates, fingerprints
+from pipeline.store.tables import ArticleRow, ExtractorVersion, Failure, RawPage, SeenUrl, Source
 
 # The article's own fields as stored; the row adds its id and keys on the canonical URL.
 _ARTICLE_FIELDS = tuple(key for key in ARTICLE_KEYS if key not in {"id", "canonical_url"})
@@ -92,7 +91,7 @@ def upsert_article(session: Session, *, article: Article) -> StoredRef:
     canonical_url = article.canonical_url or article.url
     if not canonical_url:
         raise ValueError("an article needs a URL to be stored")
-    fingerprint = dedup.fingerprint(article.body)
+    fingerprint = fingerprints.fingerprint(article.body)
     values = _article_values(article)
     values["body_hash"] = fingerprint.body_hash if fingerprint.comparable else None
     duplicates.lock(session, fingerprint)
@@ -150,7 +149,7 @@ def upsert_article(session: Session, *, article: Article) -> StoredRef:
     original = duplicates.link(
         session,
         article_id=article_id,
-        article=dedup.Candidate(
+        article=fingerprints.Candidate(
             url=canonical_url, title=article.title, shingles=fingerprint.shingles
         ),
         fingerprint=fingerprint,

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
-from .tables import ArticleRow, Failure, Source
+from pipeline.store.tables import ArticleRow, Failure, Source
 
 # A failing source's last error, as much of it as a status line can show.
 ERROR_CHARS = 120

@@ -120,7 +120,7 @@ class ArticleRow(SQLModel, table=True):
 
 
 class ArticleBand(SQLModel, table=True):
-    """One band of an article's MinHash signature (see ``pipeline.dedup``).
+    """One band of an article's MinHash signature (see ``pipeline.store.fingerprints``).
 
     Near-duplicates share at least one band with high probability, so finding candidates is an
     index lookup on ``key``, whatever the number of articles stored.

@@ -18,9 +18,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 from sqlmodel import col, func, select
 
-from pipeline.clean import clean
+from pipeline.clean.html import clean
 from pipeline.errors import EmptyDocument, TooDeep
-from pipeline.extract import extract
+from pipeline.extract.article import extract
 from pipeline.settings import Settings, get_settings
 from pipeline.stages import store_stage
 from pipeline.store import repository

@@ -256,8 +256,8 @@ def test_store_tasks_wait_for_postgresql_to_return(
     http_server: LocalServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from pipeline.clean import clean
-    from pipeline.extract import extract
+    from pipeline.clean.html import clean
+    from pipeline.extract.article import extract
     from workers.tasks import store
 
     direct = make_url(postgres_url)

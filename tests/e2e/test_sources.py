@@ -244,7 +244,7 @@ def test_a_broken_feed_is_recorded_on_its_source_and_polling_goes_on(
 def test_the_scheduler_polls_each_due_source_once(
     http_server: LocalServer, start_worker: Any, settings: Settings, celery_app: Any
 ) -> None:
-    from pipeline.sources import claim_due
+    from pipeline.sources.registry import claim_due
     from workers.tasks import dispatch
 
     story = article(http_server, "/d", "Dispatched story")

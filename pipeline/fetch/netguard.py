@@ -11,8 +11,8 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-from .errors import Blocked, ConnectionFailed
-from .settings import Settings
+from pipeline.errors import Blocked, ConnectionFailed
+from pipeline.settings import Settings
 
 # Cloud metadata services answer on link-local (blocked as such) and on these too.
 _METADATA = {ipaddress.ip_address("fd00:ec2::254"), ipaddress.ip_address("100.100.100.200")}

@@ -14,10 +14,10 @@ from typing import Any
 from lxml import html as lxml_html
 from trafilatura import metadata as trafilatura_metadata
 
-from .agencies import agency_of
-from .bylines import credits
-from .dates import read_dates
-from .markup import (
+from pipeline.extract.agencies import agency_of
+from pipeline.extract.bylines import credits
+from pipeline.extract.dates import read_dates
+from pipeline.extract.markup import (
     article_node,
     as_list,
     first,
@@ -29,8 +29,8 @@ from .markup import (
     text,
     types,
 )
-from .models import PageMetadata
-from .titles import domain_label, headline, plain, shown_headlines
+from pipeline.extract.titles import domain_label, headline, plain, shown_headlines
+from pipeline.models import PageMetadata
 
 
 @dataclass

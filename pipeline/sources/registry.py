@@ -13,15 +13,15 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from .errors import NewsflowError, Throttled
-from .fetch import fetch_robots
-from .models import FeedEntry
-from .politeness import Politeness
-from .polling import discover, next_interval, poll
-from .settings import Settings
-from .store import repository
-from .store.db import session_scope
-from .urls import canonicalize
+from pipeline.errors import NewsflowError, Throttled
+from pipeline.fetch.download import fetch_robots
+from pipeline.fetch.politeness import Politeness
+from pipeline.models import FeedEntry
+from pipeline.settings import Settings
+from pipeline.sources.polling import discover, next_interval, poll
+from pipeline.store import repository
+from pipeline.store.db import session_scope
+from pipeline.urls import canonicalize
 
 # After this many failed polls in a row a source is shown as failing.
 FAILING_AFTER = 5

@@ -24,10 +24,10 @@ from urllib.parse import urlsplit
 import feedparser
 from lxml import etree
 
-from .encoding import charset_from_content_type, detect_encoding
-from .errors import MalformedFeed, NewsflowError
-from .models import FeedEntry, ParsedFeed
-from .urls import absolute_url
+from pipeline.errors import MalformedFeed, NewsflowError
+from pipeline.fetch.encoding import charset_from_content_type, detect_encoding
+from pipeline.models import FeedEntry, ParsedFeed
+from pipeline.urls import absolute_url
 
 __all__ = ["discover_feeds", "parse_feed", "sitemaps_from_robots"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from .agencies import agency_of, take_agencies
+from pipeline.extract.agencies import agency_of, take_agencies
 
 # -- people ----------------------------------------------------------------------------------
 

@@ -30,8 +30,8 @@ import htmldate
 from lxml import etree
 from lxml import html as lxml_html
 
-from .markup import article_node, json_ld_nodes, meta_pairs, text
-from .timestamps import UPDATE_WORDS, Stamp, parse_stamp
+from pipeline.extract.markup import article_node, json_ld_nodes, meta_pairs, text
+from pipeline.extract.timestamps import UPDATE_WORDS, Stamp, parse_stamp
 
 # <meta> names that state publication itself, in order of trust.
 _PUBLISHED_META = (

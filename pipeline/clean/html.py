@@ -2,7 +2,7 @@
 
 HTML goes through trafilatura, the best-measured main-text extractor we know; captions,
 breadcrumbs and related-story links are read from the page beside it and kept apart. Plain text
-goes through :mod:`pipeline.plaintext`.
+goes through :mod:`pipeline.clean.plaintext`.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 
-from .agencies import agencies_in_text
-from .body import link_texts, refine
-from .errors import EmptyDocument, TooDeep, TooLarge
-from .metadata import read_metadata
-from .models import CleanedDocument, Image, Link
-from .plaintext import clean_text
-from .urls import absolute_url
-from .words import word_count
+from pipeline.clean.body import link_texts, refine
+from pipeline.clean.plaintext import clean_text
+from pipeline.errors import EmptyDocument, TooDeep, TooLarge
+from pipeline.extract.agencies import agencies_in_text
+from pipeline.extract.metadata import read_metadata
+from pipeline.models import CleanedDocument, Image, Link
+from pipeline.urls import absolute_url
+from pipeline.words import word_count
 
 _MAX_RELATED = 20
 _MAX_IMAGES = 30
@@ -139,7 +139,7 @@ def main_text(
     headlines: list[str] | tuple[str, ...] = (),
     captions: list[str] | tuple[str, ...] = (),
 ) -> MainText:
-    """The article's paragraphs: trafilatura's main text, refined by :mod:`pipeline.body`;
+    """The article's paragraphs: trafilatura's main text, refined by :mod:`pipeline.clean.body`;
     and the agencies its dateline or credit lines name, read before those lines are refined
     away ("© 2025 The Associated Press. All rights reserved." is a credit, not the story).
 

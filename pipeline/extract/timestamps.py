@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from dateutil import parser as date_parser
 
-from .models import DatePrecision
+from pipeline.models import DatePrecision
 
 _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 # Words that label a date as an update, not the publication, in the languages of the corpora.

@@ -1,7 +1,7 @@
 """The page's machine-readable statements about itself: JSON-LD nodes and ``<meta>`` pairs.
 
-Several fields are read from them (titles and authors in :mod:`pipeline.metadata`, dates in
-:mod:`pipeline.dates`); this module only finds and decodes them, and decides nothing.
+Several fields are read from them (titles and authors in :mod:`pipeline.extract.metadata`, dates in
+:mod:`pipeline.extract.dates`); this module only finds and decodes them, and decides nothing.
 """
 
 from __future__ import annotations

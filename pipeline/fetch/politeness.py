@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeout
 
-from .errors import Blocked, BrokerUnavailable, Throttled
+from pipeline.errors import Blocked, BrokerUnavailable, Throttled
 
 ROBOTS_TTL = 24 * 3600
 

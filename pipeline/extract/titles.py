@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from lxml import html as lxml_html
 
-from .markup import article_node, json_ld_nodes, meta_values, text
+from pipeline.extract.markup import article_node, json_ld_nodes, meta_values, text
 
 _TITLE_PARTS = re.compile(r"\s+(?:[|–—:·•»]|-{1,2}|::)\s+|\s*[｜｜]\s*|(?<=\S)-(?=[^\x00-\x7f])")
 

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 import httpx
 
-from .errors import MalformedFeed, NewsflowError, Throttled
-from .feeds import discover_feeds, parse_feed, sitemaps_from_robots
-from .fetch import download, fetch_robots, looks_like_html
-from .models import FeedEntry
-from .politeness import Politeness
-from .settings import Settings
-from .urls import absolute_url, canonicalize
+from pipeline.errors import MalformedFeed, NewsflowError, Throttled
+from pipeline.feeds.parse import discover_feeds, parse_feed, sitemaps_from_robots
+from pipeline.fetch.download import download, fetch_robots, looks_like_html
+from pipeline.fetch.politeness import Politeness
+from pipeline.models import FeedEntry
+from pipeline.settings import Settings
+from pipeline.urls import absolute_url, canonicalize
 
 logger = logging.getLogger(__name__)
 

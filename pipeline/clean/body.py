@@ -14,8 +14,8 @@ from collections.abc import Iterable
 
 from lxml import etree
 
-from .urls import site_of
-from .words import word_count, words
+from pipeline.urls import site_of
+from pipeline.words import word_count, words
 
 _BULLET = re.compile(r"^\s*[-•*]\s+")
 # "Read more:", "SEE ALSO -": a short label before a teaser link.

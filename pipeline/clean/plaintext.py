@@ -15,10 +15,10 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .bylines import credits
-from .models import CleanedDocument, Image, Link
-from .timestamps import UPDATE_WORDS
-from .words import word_count
+from pipeline.extract.bylines import credits
+from pipeline.extract.timestamps import UPDATE_WORDS
+from pipeline.models import CleanedDocument, Image, Link
+from pipeline.words import word_count
 
 _BULLET = re.compile(r"^\s*(?:[•·▪▫◦‣∙●○■□►▶»*]|-(?=\s)|\d{1,2}[.)](?=\s))\s*")
 # Breadcrumbs point one way (News > World); a bar of pipes is a menu (Home | World | Sport).

@@ -20,8 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from .encoding import detect_encoding, sniff_binary
-from .errors import (
+from pipeline.errors import (
     ConnectionFailed,
     EmptyDocument,
     FetchTimeout,
@@ -33,9 +32,10 @@ from .errors import (
     Undecodable,
     UnsupportedContent,
 )
-from .netguard import check_peer, check_url
-from .politeness import Politeness
-from .settings import Settings
+from pipeline.fetch.encoding import detect_encoding, sniff_binary
+from pipeline.fetch.netguard import check_peer, check_url
+from pipeline.fetch.politeness import Politeness
+from pipeline.settings import Settings
 
 Kind = Literal["html", "text"]
 

@@ -11,7 +11,7 @@ import re
 
 from charset_normalizer import from_bytes
 
-from .errors import Undecodable, UnsupportedContent
+from pipeline.errors import Undecodable, UnsupportedContent
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),

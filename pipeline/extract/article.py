@@ -12,14 +12,14 @@ from datetime import UTC, datetime, time, timedelta
 
 import py3langid
 
-from .agencies import agencies_in_text
-from .bylines import credits
-from .dates import combine, with_zone
-from .models import Article, CleanedDocument, FeedEntry, Image, PageMetadata
-from .timestamps import Stamp, parse_stamp
-from .urls import choose_canonical
-from .version import extractor_version
-from .words import word_count
+from pipeline.extract.agencies import agencies_in_text
+from pipeline.extract.bylines import credits
+from pipeline.extract.dates import combine, with_zone
+from pipeline.extract.timestamps import Stamp, parse_stamp
+from pipeline.models import Article, CleanedDocument, FeedEntry, Image, PageMetadata
+from pipeline.urls import choose_canonical
+from pipeline.version import extractor_version
+from pipeline.words import word_count
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _HOME = {"home", "homepage", "start", "startseite", "accueil", "inicio", "portada"}

@@ -1,0 +1,1 @@
+"""Stage 3, extract: the structured article, its title, authors, agencies and dates."""

@@ -1,0 +1,1 @@
+"""Feeds and sitemaps: RSS, Atom, JSON Feed, sitemaps and feed discovery."""

@@ -1,0 +1,1 @@
+"""Sources: the feeds and sitemaps newsflow polls, and what each poll finds."""
