@@ -34,7 +34,8 @@ from sqlalchemy import insert, text
 
 from pipeline.models import Article
 from pipeline.settings import Settings
-from pipeline.store import duplicates, fingerprints, repository
+from pipeline.store import duplicates, fingerprints
+from pipeline.store.articles import upsert_article
 from pipeline.store.db import dispose_engines, get_engine, prepare_database, session_scope
 from pipeline.store.tables import ArticleBand, ArticleRow
 
@@ -151,7 +152,7 @@ def measure(settings: Settings, size: int, probes: list[tuple[str, int | None]])
         )
         with session_scope(settings) as session:
             started = time.perf_counter()
-            repository.upsert_article(session, article=article)
+            upsert_article(session, article=article)
             session.flush()
             stores.append(time.perf_counter() - started)
             session.rollback()

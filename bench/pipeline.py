@@ -261,11 +261,11 @@ def dispose_engines() -> None:
 
 
 def count_rows(settings: Any) -> int:
-    from pipeline.store import repository
+    from pipeline.store.articles import count_articles
     from pipeline.store.db import session_scope
 
     with session_scope(settings) as session:
-        return repository.count_articles(session)
+        return count_articles(session)
 
 
 # --- results --------------------------------------------------------------------------------

@@ -190,6 +190,12 @@ class MalformedFeed(PermanentError):
     reason = "malformed_feed"
 
 
+class NoFeedFound(PermanentError):
+    """A URL given as a source that is no feed or sitemap and links to none."""
+
+    reason = "no_feed_found"
+
+
 class InvalidRequest(PermanentError):
     """An operator's setting or option that cannot be followed (an unknown version, a bad
     schedule); said at once, with what would be accepted."""
@@ -217,6 +223,7 @@ __all__ = [
     "MalformedFeed",
     "MessageLost",
     "NewsflowError",
+    "NoFeedFound",
     "NotFound",
     "Outage",
     "PermanentError",

@@ -6,10 +6,50 @@ raw page: a stage that needs the page's bytes re-reads them by ``page_id``.
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+Kind = Literal["html", "text"]
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    """A page as it arrived: the raw bytes and what the response said about them.
+
+    Kept by the fetch stage in one process; never sent through Redis (``PageRef`` is).
+    """
+
+    source: str
+    url: str
+    content: bytes
+    kind: Kind
+    encoding: str
+    content_type: str | None
+    status_code: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which stored articles to reprocess. By default: every article an extractor other than
+    this one made."""
+
+    everything: bool = False  # every article, whatever made it
+    older_than_version: str | None = None  # made by a version first seen before this one
+    since: datetime | None = None  # first stored at or after this
+    source: str | None = None  # a source's id or URL, or a site's host name
+    # Leave out pages whose last reprocessing failed for good: the scheduled run would
+    # otherwise send the same ones first every night (`newsflow failures retry` has them).
+    skip_failed: bool = False
 
 
 class Record(BaseModel):

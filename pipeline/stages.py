@@ -17,12 +17,11 @@ from pipeline.clean.html import clean
 from pipeline.errors import EmptyDocument, MessageLost
 from pipeline.extract.article import extract
 from pipeline.fetch import download
-from pipeline.fetch.download import Kind
 from pipeline.fetch.encoding import decode
 from pipeline.fetch.politeness import Politeness
-from pipeline.models import Article, CleanedDocument, FeedEntry, PageRef, StoredRef
+from pipeline.models import Article, CleanedDocument, FeedEntry, Kind, PageRef, StoredRef
 from pipeline.settings import Settings
-from pipeline.store import repository
+from pipeline.store import articles, failures, pages
 from pipeline.store.db import session_scope
 
 STAGES = ("fetch", "clean", "extract", "store")
@@ -53,16 +52,16 @@ def fetch_stage(
             )
     page = download.fetch(source, settings, client=client)
     with session_scope(settings) as session:
-        page_id = repository.save_raw_page(
+        page_id = pages.save_raw_page(
             session, page=page, entry=entry.model_dump(mode="json") if entry else None
         )
-        repository.resolve_failures(session, stage="fetch", item=source)
+        failures.resolve_failures(session, stage="fetch", item=source)
     return PageRef(page_id=page_id, url=page.url, entry=entry)
 
 
 def _page_text(ref: PageRef, settings: Settings) -> tuple[str, Kind]:
     with session_scope(settings) as session:
-        page = repository.get_raw_page(session, page_id=ref.page_id)
+        page = pages.get_raw_page(session, page_id=ref.page_id)
         kind: Kind = "html" if page.kind == "html" else "text"
         return decode(page.content, page.encoding), kind
 
@@ -84,11 +83,11 @@ def extract_stage(document: CleanedDocument, settings: Settings) -> Article:
 def store_stage(article: Article, settings: Settings) -> StoredRef:
     """Upsert the article by its canonical URL, linked to the original it duplicates."""
     with session_scope(settings) as session:
-        stored = repository.upsert_article(session, article=article)
-        repository.note_extractor_version(session, version=article.extractor_version)
+        stored = articles.upsert_article(session, article=article)
+        articles.note_extractor_version(session, version=article.extractor_version)
         if article.page_id is not None:
             for stage in ("clean", "extract", "store"):
-                repository.resolve_failures(session, stage=stage, item=page_item(article.page_id))
+                failures.resolve_failures(session, stage=stage, item=page_item(article.page_id))
     return stored
 
 
@@ -122,18 +121,18 @@ def run_local(source: str, settings: Settings, *, client: httpx.Client | None = 
 
 
 def unfinished_pages(settings: Settings, *, older_than: float) -> list[PageRef]:
-    """Pages whose chain was lost on the way (see ``repository.unfinished_pages``), each
+    """Pages whose chain was lost on the way (:func:`pipeline.store.pages.unfinished_pages`), each
     recorded as ``message_lost`` so that it is sent again once only: the record names it."""
     before = datetime.now(UTC) - timedelta(seconds=older_than)
     with session_scope(settings) as session:
-        pages = repository.unfinished_pages(session, before=before)
+        stopped = pages.unfinished_pages(session, before=before)
         refs = [
             PageRef.model_validate({"page_id": page.id, "url": page.url, "entry": page.entry})
-            for page in pages
+            for page in stopped
             if page.id is not None
         ]
         for ref in refs:
-            repository.record_failure(
+            failures.record_failure(
                 session,
                 stage="clean",
                 item=page_item(ref.page_id),
@@ -172,7 +171,7 @@ def record_failure(
 ) -> None:
     """Write the failure record for ``stage`` on ``item`` (its reason, message and attempts)."""
     with session_scope(settings) as session:
-        repository.record_failure(
+        failures.record_failure(
             session,
             stage=stage,
             item=item,

@@ -10,7 +10,7 @@ from tests.conftest import ROOT
 
 def test_pipeline_imports_neither_celery_nor_workers() -> None:
     code = (
-        "import sys, pipeline, pipeline.stages, pipeline.store.repository, pipeline.extract\n"
+        "import sys, pipeline, pipeline.stages, pipeline.store.articles, pipeline.extract\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in {'celery', 'kombu', 'workers'}]\n"
         "assert not bad, bad\n"
     )

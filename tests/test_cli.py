@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from pipeline.models import ARTICLE_KEYS
 from pipeline.settings import Settings
-from pipeline.store import repository
 from pipeline.store.db import session_scope
+from pipeline.store.failures import list_failures
 from tests.conftest import SAMPLES, newsflow
 from workers.cli import app, expand_sources
 
@@ -77,7 +77,7 @@ def test_local_ingest_records_a_failure_and_exits_non_zero(
     assert result.exit_code == 1
     assert "unsupported_content" in result.stdout and "1 stored" in result.stdout
     with session_scope(settings) as session:
-        failures = repository.list_failures(session)
+        failures = list_failures(session)
     assert [(f.stage, f.item, f.reason, f.retryable) for f in failures] == [
         ("fetch", str(binary), "unsupported_content", False)
     ]

@@ -18,8 +18,16 @@ from pipeline.extract.article import extract
 from pipeline.models import Article, StoredRef
 from pipeline.settings import Settings
 from pipeline.stages import run_local
-from pipeline.store import fingerprints, repository
+from pipeline.store import fingerprints
+from pipeline.store.articles import (
+    count_articles,
+    duplicates_of,
+    get_article,
+    list_articles,
+    upsert_article,
+)
 from pipeline.store.db import session_scope
+from pipeline.store.pages import save_raw_page
 from pipeline.store.tables import ArticleBand, ArticleRow
 from tests.conftest import SAMPLES
 from workers.cli import app
@@ -117,12 +125,12 @@ def article(url: str, body: str, **changes: object) -> Article:
 
 def store(settings: Settings, item: Article) -> StoredRef:
     with session_scope(settings) as session:
-        return repository.upsert_article(session, article=item)
+        return upsert_article(session, article=item)
 
 
 def links(settings: Settings) -> dict[str, int | None]:
     with session_scope(settings) as session:
-        rows = repository.list_articles(session, limit=100)
+        rows = list_articles(session, limit=100)
         by_id = {row.id: row.canonical_url for row in rows}
         return {row.canonical_url: by_id.get(row.duplicate_of) for row in rows}  # type: ignore[misc]
 
@@ -147,14 +155,14 @@ def test_duplicates_are_linked_to_the_first_seen_original(any_db_settings: Setti
         "https://blog.example/e": "https://wire.example/a",
     }
     with session_scope(settings) as session:
-        assert repository.count_articles(session) == 5
-        assert repository.count_articles(session, unique=True) == 2
-        unique = repository.list_articles(session, unique=True)
+        assert count_articles(session) == 5
+        assert count_articles(session, unique=True) == 2
+        unique = list_articles(session, unique=True)
         assert {row.canonical_url for row in unique} == {
             "https://wire.example/a",
             "https://science.example/d",
         }
-        assert repository.duplicates_of(session, article_id=first.article_id) == [
+        assert duplicates_of(session, article_id=first.article_id) == [
             exact.article_id,
             copy.article_id,
             again.article_id,
@@ -190,7 +198,7 @@ def test_a_page_stored_under_a_new_canonical_url_keeps_its_article_id(
     from tests.test_store import page
 
     with session_scope(any_db_settings) as session:
-        page_id = repository.save_raw_page(session, page=page())
+        page_id = save_raw_page(session, page=page())
 
     def stored_as(canonical_url: str) -> StoredRef:
         item = article("https://news.example/a?id=1", plumes(), page_id=page_id)
@@ -201,7 +209,7 @@ def test_a_page_stored_under_a_new_canonical_url_keeps_its_article_id(
     assert moved.article_id == first.article_id and not moved.created
     assert moved.changed == ("canonical_url",)
     with session_scope(any_db_settings) as session:
-        assert repository.count_articles(session) == 1
+        assert count_articles(session) == 1
 
 
 @pytest.mark.parametrize("round_", range(3))
@@ -250,8 +258,8 @@ def test_one_wire_story_on_three_sites_gives_one_original_and_two_duplicates(
     assert stored["event-x"].duplicate_of is None
     assert stored["event-y"].duplicate_of is None
     with session_scope(any_db_settings) as session:
-        assert repository.count_articles(session, unique=True) == 3
-        unique = {row.id for row in repository.list_articles(session, unique=True)}
+        assert count_articles(session, unique=True) == 3
+        unique = {row.id for row in list_articles(session, unique=True)}
     assert unique == {stored[name].article_id for name in ("wire-a", "event-x", "event-y")}
     # What the command line shows: --unique hides the copies; the original names them.
     listed = json.loads(CliRunner().invoke(app, ["articles", "--unique", "--json"]).stdout)
@@ -335,7 +343,7 @@ def test_a_reprocessed_page_naming_another_rows_url_updates_its_own_row(
 
     settings = any_db_settings
     with session_scope(settings) as session:
-        page_id = repository.save_raw_page(session, page=page())
+        page_id = save_raw_page(session, page=page())
     mine = store(settings, article("https://news.example/amp/a", plumes(), page_id=page_id))
     other = store(settings, article("https://news.example/b", helicopter()))
     # The new extractor reads the page's canonical link as b's URL.
@@ -352,6 +360,6 @@ def test_a_reprocessed_page_naming_another_rows_url_updates_its_own_row(
     assert redone.article_id == mine.article_id
     assert redone.canonical_url == "https://news.example/amp/a"
     with session_scope(settings) as session:
-        assert repository.get_article(session, article_id=mine.article_id).title == "Reprocessed"
-        kept = repository.get_article(session, article_id=other.article_id)
+        assert get_article(session, article_id=mine.article_id).title == "Reprocessed"
+        kept = get_article(session, article_id=other.article_id)
         assert (kept.title, kept.body) == ("Story at https://news.example/b", helicopter())

@@ -12,7 +12,7 @@ from pipeline.evaluation import load_pages
 from pipeline.extract.article import extract
 from pipeline.models import Article
 from pipeline.settings import Settings
-from pipeline.store import repository
+from pipeline.store.articles import upsert_article
 from pipeline.store.db import session_scope
 from tests.test_dedup import edited
 
@@ -35,13 +35,13 @@ def test_the_129_development_pages_give_no_false_duplicates(
     articles = dev_articles(corpus)
     assert len(articles) == 129
     with session_scope(settings) as session:
-        stored = [repository.upsert_article(session, article=item) for item in articles]
+        stored = [upsert_article(session, article=item) for item in articles]
     linked = [(ref.canonical_url, ref.duplicate_of) for ref in stored if ref.duplicate_of]
     assert linked == []
     # The same pages again under other URLs (a mirror, a re-post): each one is found.
     with session_scope(settings) as session:
         mirrored = [
-            repository.upsert_article(
+            upsert_article(
                 session,
                 article=item.model_copy(update={"canonical_url": f"https://mirror.example/{n}"}),
             )
@@ -57,7 +57,7 @@ def test_the_129_development_pages_give_no_false_duplicates(
     # through the MinHash bands, since their digest differs.
     with session_scope(settings) as session:
         reposts = [
-            repository.upsert_article(
+            upsert_article(
                 session,
                 article=item.model_copy(
                     update={

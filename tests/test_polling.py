@@ -130,7 +130,7 @@ def test_a_sitemap_index_is_followed_to_its_sitemaps(http_server: Any, settings:
     import gzip
 
     from pipeline.fetch.download import make_client
-    from pipeline.sources.polling import poll
+    from pipeline.sources.polling import fetch_feed
     from tests.httpserver import Reply
 
     def urlset(*paths: str) -> bytes:
@@ -157,7 +157,7 @@ def test_a_sitemap_index_is_followed_to_its_sitemaps(http_server: Any, settings:
         ),
     )
     with make_client(settings) as client:
-        outcome = poll(index, settings, client)
+        outcome = fetch_feed(index, settings, client)
     assert outcome.kind == "sitemap-index"
     assert [entry.url for entry in outcome.entries] == [
         http_server.url(p) for p in ("/1", "/2", "/3")
@@ -189,7 +189,7 @@ def test_a_broken_sitemap_in_an_index_costs_only_its_own_items(
     http_server: Any, settings: Any
 ) -> None:
     from pipeline.fetch.download import make_client
-    from pipeline.sources.polling import poll
+    from pipeline.sources.polling import fetch_feed
     from tests.httpserver import Reply
 
     good = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>{http_server.url("/1")}</loc></url></urlset>'
@@ -207,15 +207,15 @@ def test_a_broken_sitemap_in_an_index_costs_only_its_own_items(
         ),
     )
     with make_client(settings) as client:
-        outcome = poll(index, settings, client)
+        outcome = fetch_feed(index, settings, client)
     assert [entry.url for entry in outcome.entries] == [http_server.url("/1")]
 
 
 def test_items_are_marked_seen_only_when_they_were_sent_on(http_server: Any, settings: Any) -> None:
     from pipeline.fetch.download import make_client
     from pipeline.sources.registry import poll_source
-    from pipeline.store import repository
     from pipeline.store.db import session_scope
+    from pipeline.store.sources import add_source
     from tests.httpserver import Reply
 
     items = "".join(f"<item><link>{http_server.url(f'/story/{n}')}</link></item>" for n in range(3))
@@ -228,7 +228,7 @@ def test_items_are_marked_seen_only_when_they_were_sent_on(http_server: Any, set
         ),
     )
     with session_scope(settings) as session:
-        source, _ = repository.add_source(session, url=feed, name=None, interval=600, rate=None)
+        source, _ = add_source(session, url=feed, name=None, interval=600, rate=None)
         source_id = source.id
     assert source_id is not None
 
@@ -250,13 +250,11 @@ def test_only_one_of_two_dispatchers_claims_a_due_source(any_db_settings: Any) -
     from concurrent.futures import ThreadPoolExecutor
 
     from pipeline.sources.registry import claim_due
-    from pipeline.store import repository
     from pipeline.store.db import session_scope
+    from pipeline.store.sources import add_source
 
     with session_scope(any_db_settings) as session:
-        repository.add_source(
-            session, url="https://due.example/feed", name=None, interval=600, rate=None
-        )
+        add_source(session, url="https://due.example/feed", name=None, interval=600, rate=None)
     barrier = threading.Barrier(2)
 
     def claim(_: int) -> list[int]:

@@ -18,10 +18,10 @@ from sqlalchemy import func, inspect, text
 from sqlmodel import select
 
 from pipeline.errors import DatabaseUnavailable, HTTPStatus, SchemaError, ServerError
-from pipeline.fetch.download import FetchedPage
-from pipeline.models import Article, Image, Link, StoredRef
+from pipeline.models import Article, FetchedPage, Image, Link, StoredRef
 from pipeline.settings import Settings, get_settings
-from pipeline.store import db, repository
+from pipeline.store import db
+from pipeline.store.articles import count_articles, get_article, row_to_article, upsert_article
 from pipeline.store.db import (
     dispose_engines,
     get_engine,
@@ -29,6 +29,8 @@ from pipeline.store.db import (
     schema_state,
     session_scope,
 )
+from pipeline.store.failures import list_failures, record_failure, resolve_failures
+from pipeline.store.pages import get_raw_page, save_raw_page
 from pipeline.store.tables import RawPage
 
 
@@ -85,25 +87,23 @@ def test_the_migrations_build_exactly_the_tables_the_code_defines(
 
 def test_the_same_page_is_kept_once(any_db_settings: Settings) -> None:
     with session_scope(any_db_settings) as session:
-        first = repository.save_raw_page(session, page=page())
-        again = repository.save_raw_page(session, page=page())
-        changed = repository.save_raw_page(session, page=page(b"<p>changed</p>"))
-        stored = repository.get_raw_page(session, page_id=first)
+        first = save_raw_page(session, page=page())
+        again = save_raw_page(session, page=page())
+        changed = save_raw_page(session, page=page(b"<p>changed</p>"))
+        stored = get_raw_page(session, page_id=first)
     assert first == again != changed
     assert stored.content == b"<p>hello</p>" and stored.sha256 == page().sha256
 
 
 def test_storing_an_article_twice_updates_one_row(any_db_settings: Settings) -> None:
     with session_scope(any_db_settings) as session:
-        raw = repository.save_raw_page(session, page=page())
-        first = repository.upsert_article(session, article=article(page_id=raw))
+        raw = save_raw_page(session, page=page())
+        first = upsert_article(session, article=article(page_id=raw))
     with session_scope(any_db_settings) as session:
-        second = repository.upsert_article(
-            session, article=article(title="A corrected title", page_id=raw)
-        )
-        assert repository.count_articles(session) == 1
-        row = repository.get_article(session, article_id=first.article_id)
-        back = repository.row_to_article(row)
+        second = upsert_article(session, article=article(title="A corrected title", page_id=raw))
+        assert count_articles(session) == 1
+        row = get_article(session, article_id=first.article_id)
+        back = row_to_article(row)
     assert first.created and not second.created and first.article_id == second.article_id
     assert back.title == "A corrected title" and back.page_id == raw
     assert back.published_at == datetime(2020, 1, 13, 9, 30, tzinfo=timezone(timedelta(hours=2)))
@@ -116,11 +116,11 @@ def test_an_article_from_an_older_fetch_does_not_overwrite_a_newer_one(
     any_db_settings: Settings,
 ) -> None:
     with session_scope(any_db_settings) as session:
-        older = repository.save_raw_page(session, page=page(b"<p>v1</p>"))
-        newer = repository.save_raw_page(session, page=page(b"<p>v2</p>"))
-        repository.upsert_article(session, article=article(title="Newer", page_id=newer))
-        late = repository.upsert_article(session, article=article(title="Older", page_id=older))
-        row = repository.get_article(session, article_id=late.article_id)
+        older = save_raw_page(session, page=page(b"<p>v1</p>"))
+        newer = save_raw_page(session, page=page(b"<p>v2</p>"))
+        upsert_article(session, article=article(title="Newer", page_id=newer))
+        late = upsert_article(session, article=article(title="Older", page_id=older))
+        row = get_article(session, article_id=late.article_id)
         assert (row.title, row.raw_page_id) == ("Newer", newer)
 
 
@@ -132,39 +132,39 @@ def test_concurrent_writers_leave_one_page_one_article_one_failure(
     def write(index: int) -> StoredRef:
         barrier.wait(timeout=30)
         with session_scope(any_db_settings) as session:
-            page_id = repository.save_raw_page(session, page=page(b"<p>same</p>"))
-            repository.record_failure(
+            page_id = save_raw_page(session, page=page(b"<p>same</p>"))
+            record_failure(
                 session, stage="fetch", item="https://x/1", error=ServerError("503"), attempts=index
             )
         with session_scope(any_db_settings) as session:
-            return repository.upsert_article(session, article=article(page_id=page_id))
+            return upsert_article(session, article=article(page_id=page_id))
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         stored = list(pool.map(write, range(6)))
     assert len({ref.article_id for ref in stored}) == 1
     with session_scope(any_db_settings) as session:
-        assert repository.count_articles(session) == 1
+        assert count_articles(session) == 1
         assert session.exec(select(func.count()).select_from(RawPage)).one() == 1
-        assert len(repository.list_failures(session)) == 1
+        assert len(list_failures(session)) == 1
 
 
 def test_failures_are_recorded_updated_and_resolved(any_db_settings: Settings) -> None:
     with session_scope(any_db_settings) as session:
-        repository.record_failure(
+        record_failure(
             session,
             stage="fetch",
             item="https://x/1",
             error=ServerError("503", status_code=503),
             attempts=2,
         )
-        repository.record_failure(
+        record_failure(
             session,
             stage="fetch",
             item="https://x/1",
             error=ServerError("503", status_code=503),
             attempts=6,
         )
-        repository.record_failure(
+        record_failure(
             session,
             stage="fetch",
             item="https://x/2",
@@ -172,14 +172,14 @@ def test_failures_are_recorded_updated_and_resolved(any_db_settings: Settings) -
             attempts=1,
         )
     with session_scope(any_db_settings) as session:
-        failures = {f.item: f for f in repository.list_failures(session)}
+        failures = {f.item: f for f in list_failures(session)}
         assert failures["https://x/1"].attempts == 6 and failures["https://x/1"].retryable
         assert (
             failures["https://x/2"].reason == "http_410" and not failures["https://x/2"].retryable
         )
-        repository.resolve_failures(session, stage="fetch", item="https://x/1")
+        resolve_failures(session, stage="fetch", item="https://x/1")
     with session_scope(any_db_settings) as session:
-        assert [f.item for f in repository.list_failures(session)] == ["https://x/2"]
+        assert [f.item for f in list_failures(session)] == ["https://x/2"]
 
 
 def test_an_unreachable_database_is_a_transient_error(

@@ -27,8 +27,16 @@ from pipeline import stages
 from pipeline.errors import NewsflowError
 from pipeline.models import article_json
 from pipeline.settings import Settings, get_settings
-from pipeline.store import repository
+from pipeline.store.articles import (
+    count_articles,
+    duplicates_of,
+    get_article,
+    list_articles,
+    row_to_article,
+)
 from pipeline.store.db import prepare_database, schema_state, session_scope, upgrade
+from pipeline.store.failures import failure_for_task, list_failures
+from pipeline.store.sources import add_source, get_source, list_sources, remove_source
 from pipeline.version import extractor_version
 
 app = typer.Typer(
@@ -242,7 +250,7 @@ def _failure_detail(result: Any) -> str:
     # The task's own failure record has the exact reason; the result backend only has the
     # exception as Celery could rebuild it.
     with session_scope(get_settings()) as session:
-        failure = repository.failure_for_task(session, task_id=result.id)
+        failure = failure_for_task(session, task_id=result.id)
         if failure is not None:
             return f"{failure.reason}: {failure.message}"
     error = result.result
@@ -343,9 +351,9 @@ def articles(
     settings = get_settings()
     _ready(settings)
     with session_scope(settings) as session:
-        rows = repository.list_articles(session, limit=limit, unique=unique)
+        rows = list_articles(session, limit=limit, unique=unique)
         items = [_stored_json(row) for row in rows]
-        total = repository.count_articles(session, unique=unique)
+        total = count_articles(session, unique=unique)
     if as_json:
         typer.echo(json.dumps(items, ensure_ascii=False, indent=2))
         return
@@ -375,11 +383,11 @@ def article(
     _ready(get_settings())
     with session_scope(get_settings()) as session:
         try:
-            row = repository.get_article(session, article_id=article_id)
+            row = get_article(session, article_id=article_id)
         except NewsflowError as error:
             raise _fail(str(error)) from error
         data = _stored_json(row)
-        data["duplicates"] = repository.duplicates_of(session, article_id=article_id)
+        data["duplicates"] = duplicates_of(session, article_id=article_id)
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
@@ -388,9 +396,7 @@ def article(
 
 def _stored_json(row: Any) -> dict[str, Any]:
     """A stored article as printed: its fields, and the original it duplicates (if any)."""
-    return article_json(repository.row_to_article(row), article_id=row.id) | {
-        "duplicate_of": row.duplicate_of
-    }
+    return article_json(row_to_article(row), article_id=row.id) | {"duplicate_of": row.duplicate_of}
 
 
 @app.command()
@@ -571,7 +577,8 @@ def reprocess(
 ) -> None:
     """Run clean, extract and store again on stored raw pages (never refetching), through the
     queues. By default: the articles an older extractor made. Each keeps its id."""
-    from pipeline.reprocess import Selection, backlog
+    from pipeline.models import Selection
+    from pipeline.reprocess import backlog
     from workers.reprocess import send
 
     settings = get_settings()
@@ -689,7 +696,7 @@ def _print_reprocessed(outcomes: list[Any]) -> None:
         reasons: Counter[str] = Counter()
         with session_scope(get_settings()) as session:
             for outcome in failed:
-                record = repository.failure_for_task(session, task_id=outcome.failed_task)
+                record = failure_for_task(session, task_id=outcome.failed_task)
                 reasons[record.reason if record else "unknown"] += 1
         console.print(
             f"[red]{len(failed)} failed[/red] ("
@@ -734,7 +741,7 @@ def failures_list(
     with session_scope(settings) as session:
         rows = [
             failure.model_dump(mode="json")
-            for failure in repository.list_failures(
+            for failure in list_failures(
                 session,
                 stage=stage,
                 reason=reason,
@@ -787,7 +794,7 @@ def failures_retry(
     settings = get_settings()
     _ready(settings)
     with session_scope(settings) as session:
-        failures = repository.list_failures(session, stage=stage, reason=reason, ids=ids)
+        failures = list_failures(session, stage=stage, reason=reason, ids=ids)
     missing = sorted(set(ids or ()) - {failure.id for failure in failures})
     if missing:
         errors.print(f"[yellow]not open or not found:[/yellow] {', '.join(map(str, missing))}")
@@ -869,9 +876,7 @@ def sources_import(
     created_count = 0
     with session_scope(settings) as session:
         for url in urls:
-            _, created = repository.add_source(
-                session, url=url, name=None, interval=seconds, rate=None
-            )
+            _, created = add_source(session, url=url, name=None, interval=seconds, rate=None)
             created_count += created
     console.print(f"{created_count} added, {len(urls) - created_count} already there")
 
@@ -896,7 +901,7 @@ def sources_list(
     settings = get_settings()
     _ready(settings)
     with session_scope(settings) as session:
-        rows = [source.model_dump(mode="json") for source in repository.list_sources(session)]
+        rows = [source.model_dump(mode="json") for source in list_sources(session)]
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -924,7 +929,7 @@ def _set_paused(source_ids: list[int], paused: bool) -> None:
     with session_scope(settings) as session:
         for source_id in source_ids:
             try:
-                repository.get_source(session, source_id=source_id).paused = paused
+                get_source(session, source_id=source_id).paused = paused
             except NewsflowError as error:
                 raise _fail(str(error)) from error
 
@@ -949,7 +954,7 @@ def sources_remove(source_ids: Annotated[list[int], typer.Argument(metavar="ID..
     with session_scope(settings) as session:
         for source_id in source_ids:
             try:
-                repository.remove_source(session, source_id=source_id)
+                remove_source(session, source_id=source_id)
             except NewsflowError as error:
                 raise _fail(str(error)) from error
 
@@ -975,7 +980,7 @@ def sources_poll(
     settings = get_settings()
     _ready(settings)
     with session_scope(settings) as session:
-        listed = repository.list_sources(session)
+        listed = list_sources(session)
         known = [source.id for source in listed if source.id]
         active = [source.id for source in listed if source.id and not source.paused]
     # --all leaves paused sources alone; naming one polls it anyway.

@@ -12,8 +12,9 @@ from typing import Any
 from pipeline.errors import NotFound
 from pipeline.models import FeedEntry, PageRef
 from pipeline.settings import Settings
-from pipeline.store import repository
 from pipeline.store.db import session_scope
+from pipeline.store.failures import mark_replayed, reopen_failure
+from pipeline.store.pages import get_raw_page
 from pipeline.store.tables import Failure
 
 from .tasks import article_chain, page_chain
@@ -42,7 +43,7 @@ def _page_ref(failure: Failure, payload: dict[str, Any], settings: Settings) -> 
             "to start again from"
         )
     with session_scope(settings) as session:
-        page = repository.get_raw_page(session, page_id=failure.raw_page_id)
+        page = get_raw_page(session, page_id=failure.raw_page_id)
         return PageRef.model_validate(
             {"page_id": failure.raw_page_id, "url": page.url, "entry": page.entry}
         )
@@ -57,10 +58,10 @@ def replay(failure: Failure, settings: Settings) -> Any:
     assert failure.id is not None
     # Marked first: a replay that fails at once must find the record resolved, to reopen it.
     with session_scope(settings) as session:
-        repository.mark_replayed(session, failure_id=failure.id)
+        mark_replayed(session, failure_id=failure.id)
     try:
         return chain.apply_async()
     except Exception:
         with session_scope(settings) as session:
-            repository.reopen_failure(session, failure_id=failure.id)
+            reopen_failure(session, failure_id=failure.id)
         raise

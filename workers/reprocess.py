@@ -14,6 +14,7 @@ from typing import Any
 from celery.utils.log import get_task_logger
 
 from pipeline import reprocess
+from pipeline.models import Selection
 from pipeline.settings import Settings, get_settings
 
 from .app import app
@@ -26,7 +27,7 @@ logger = get_task_logger(__name__)
 
 def send(
     settings: Settings,
-    selection: reprocess.Selection,
+    selection: Selection,
     *,
     limit: int | None = None,
     sent: Callable[[reprocess.Target, Any], None] | None = None,
@@ -56,7 +57,7 @@ def reprocess_outdated(limit: int | None = None) -> int:
     if waiting >= batch:
         logger.warning("reprocessing skipped: %d messages already wait to be cleaned", waiting)
         return 0
-    count = send(settings, reprocess.Selection(skip_failed=True), limit=batch)
+    count = send(settings, Selection(skip_failed=True), limit=batch)
     logger.info("sent %d article(s) an older extractor produced for reprocessing", count)
     return count
 

@@ -7,15 +7,13 @@ identifying User-Agent. Local files (a path or ``file://``) are read the same wa
 
 from __future__ import annotations
 
-import hashlib
 import mimetypes
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -35,9 +33,8 @@ from pipeline.errors import (
 from pipeline.fetch.encoding import detect_encoding, sniff_binary
 from pipeline.fetch.netguard import check_peer, check_url
 from pipeline.fetch.politeness import Politeness
+from pipeline.models import FetchedPage, Kind
 from pipeline.settings import Settings
-
-Kind = Literal["html", "text"]
 
 _HTML_TYPES = {"text/html", "application/xhtml+xml", "application/xml", "text/xml"}
 _TEXT_TYPES = {"text/plain", "text/markdown"}
@@ -55,25 +52,6 @@ _KEPT_HEADERS = (
     "server",
     "x-robots-tag",
 )
-
-
-@dataclass(frozen=True)
-class FetchedPage:
-    """A page as it arrived: the raw bytes and what the response said about them."""
-
-    source: str
-    url: str
-    content: bytes
-    kind: Kind
-    encoding: str
-    content_type: str | None
-    status_code: int | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.content).hexdigest()
 
 
 def is_local(source: str) -> bool:

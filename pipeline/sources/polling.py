@@ -31,7 +31,7 @@ SHORTEST_INTERVAL = 60
 
 
 @dataclass(frozen=True)
-class PollOutcome:
+class FetchedFeed:
     """What one poll found: its items (all of them, seen or not) and the validators to send
     next time. ``not_modified`` when the server answered 304."""
 
@@ -42,7 +42,7 @@ class PollOutcome:
     last_modified: str | None
 
 
-def poll(
+def fetch_feed(
     url: str,
     settings: Settings,
     client: httpx.Client,
@@ -50,7 +50,7 @@ def poll(
     etag: str | None = None,
     last_modified: str | None = None,
     politeness: Politeness | None = None,
-) -> PollOutcome:
+) -> FetchedFeed:
     """Fetch and parse a feed or sitemap, conditionally; follow a sitemap index's children.
 
     With ``politeness`` the children keep to robots.txt and the host's rate too.
@@ -62,13 +62,13 @@ def poll(
         headers["If-Modified-Since"] = last_modified
     got = download(url, settings, client, headers=headers)
     if got.status_code == 304:
-        return PollOutcome(True, None, (), etag, last_modified)
+        return FetchedFeed(True, None, (), etag, last_modified)
     parsed = parse_feed(got.content, url=got.url, content_type=got.content_type)
     entries = list(parsed.entries)
     deadline = time.monotonic() + settings.task_soft_time_limit / 2
     follow = _Follow(settings, client, politeness, deadline)
     follow.sitemaps(parsed.sitemaps, entries, depth=1)
-    return PollOutcome(
+    return FetchedFeed(
         not_modified=False,
         kind=parsed.kind,
         entries=tuple(_unique(entries)),

@@ -13,14 +13,22 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from pipeline.errors import NewsflowError, Throttled
+from pipeline.errors import NewsflowError, NoFeedFound, Throttled
 from pipeline.fetch.download import fetch_robots
 from pipeline.fetch.politeness import Politeness
 from pipeline.models import FeedEntry
 from pipeline.settings import Settings
-from pipeline.sources.polling import discover, next_interval, poll
-from pipeline.store import repository
+from pipeline.sources.polling import discover, fetch_feed, next_interval
 from pipeline.store.db import session_scope
+from pipeline.store.failures import record_failure, resolve_failures
+from pipeline.store.sources import (
+    add_source,
+    claim_source,
+    due_sources,
+    get_source,
+    mark_seen,
+    unseen,
+)
 from pipeline.urls import canonicalize
 
 # After this many failed polls in a row a source is shown as failing.
@@ -51,13 +59,11 @@ def add_sources(
     """
     found = discover(url, settings, client)
     if not found:
-        raise NewsflowError(
-            f"{url} is no feed or sitemap and links to none", reason="no_feed_found"
-        )
+        raise NoFeedFound(f"{url} is no feed or sitemap and links to none")
     added = []
     with session_scope(settings) as session:
         for feed_url in found:
-            source, created = repository.add_source(
+            source, created = add_source(
                 session, url=feed_url, name=name, interval=interval, rate=rate
             )
             assert source.id is not None
@@ -82,7 +88,7 @@ def poll_source(
     upsert). A poll cut short by anything, a time limit included, is recorded on the source.
     """
     with session_scope(settings) as session:
-        source = repository.get_source(session, source_id=source_id)
+        source = get_source(session, source_id=source_id)
         url, kind, rate = source.url, source.kind, source.rate_limit
         # A sitemap index is read whole every time: a 304 for the index says nothing about
         # the sitemaps it lists, which is where the new items are.
@@ -95,7 +101,7 @@ def poll_source(
             politeness.check(
                 url, rate=rate, robots_text=robots_reader(settings, client), reserved=reserved
             )
-        outcome = poll(
+        outcome = fetch_feed(
             url, settings, client, etag=etag, last_modified=last_modified, politeness=politeness
         )
     except Throttled:
@@ -107,15 +113,15 @@ def poll_source(
     with session_scope(settings) as session:
         if outcome.entries:
             by_url = {canonicalize(entry.url): entry for entry in outcome.entries}
-            fresh = repository.unseen(session, urls=list(by_url))
-            first = repository.mark_seen(session, urls=fresh, source_id=source_id)
+            fresh = unseen(session, urls=list(by_url))
+            first = mark_seen(session, urls=fresh, source_id=source_id)
             new = [NewItem(by_url[canonical], source_id, rate) for canonical in first]
             if new:
                 enqueue(new)
         interval = next_interval(
             base=base, current=current, new_items=len(new), failed=False, errors_in_row=0
         )
-        source = repository.get_source(session, source_id=source_id)
+        source = get_source(session, source_id=source_id)
         source.kind = outcome.kind or source.kind
         source.etag = outcome.etag
         source.last_modified = outcome.last_modified
@@ -126,7 +132,7 @@ def poll_source(
         source.new_items = len(new)
         source.interval = interval
         source.next_poll_at = now + timedelta(seconds=interval)
-        repository.resolve_failures(session, stage="poll", item=url)
+        resolve_failures(session, stage="poll", item=url)
     return new
 
 
@@ -145,7 +151,7 @@ def _record_poll_failure(
     )
     reason = error.reason if isinstance(error, NewsflowError) else type(error).__name__
     with session_scope(settings) as session:
-        source = repository.get_source(session, source_id=source_id)
+        source = get_source(session, source_id=source_id)
         source.last_polled_at = now
         source.errors_in_row += 1
         source.last_status = "failing" if source.errors_in_row >= FAILING_AFTER else "error"
@@ -153,9 +159,7 @@ def _record_poll_failure(
         source.new_items = 0
         source.interval = interval
         source.next_poll_at = now + timedelta(seconds=interval)
-        repository.record_failure(
-            session, stage="poll", item=url, error=error, attempts=source.errors_in_row
-        )
+        record_failure(session, stage="poll", item=url, error=error, attempts=source.errors_in_row)
 
 
 def robots_reader(settings: Settings, client: httpx.Client) -> Callable[[str], str]:
@@ -174,11 +178,9 @@ def claim_due(settings: Settings) -> list[int]:
     """
     now = datetime.now(UTC)
     with session_scope(settings) as session:
-        due_ids = repository.due_sources(session, now=now)
+        due_ids = due_sources(session, now=now)
         return [
             source_id
             for source_id in due_ids
-            if repository.claim_source(
-                session, source_id=source_id, now=now, until=now + CLAIM_LEASE
-            )
+            if claim_source(session, source_id=source_id, now=now, until=now + CLAIM_LEASE)
         ]

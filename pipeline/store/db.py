@@ -23,6 +23,7 @@ from alembic.script import ScriptDirectory
 from alembic.script.revision import ResolutionError
 from alembic.util import CommandError
 from sqlalchemy import Engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -204,3 +205,10 @@ def _known_revision(settings: Settings, revision: str) -> bool:
 
 def _safe(database_url: str) -> str:
     return make_url(database_url).render_as_string(hide_password=True)
+
+
+def dialect_insert(session: Session) -> Any:
+    """The dialect's own insert(): both spell an upsert as ON CONFLICT ... DO UPDATE."""
+    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[
+        session.get_bind().dialect.name
+    ]

@@ -1,6 +1,6 @@
 """Figures about the store for ``newsflow status``: counts only, never rows.
 
-Keyword-only functions over an open session, like :mod:`pipeline.store.repository`, and
+Keyword-only functions over an open session, like the rest of :mod:`pipeline.store`, and
 read-only. Each is a COUNT or a GROUP BY that an index answers (``article.created_at``,
 ``article.updated_at``, ``article.extractor_version``, ``failure.resolved``,
 ``source.paused``, ``source.next_poll_at``), so the status screen costs the same with a

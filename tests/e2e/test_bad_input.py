@@ -31,7 +31,7 @@ from sqlmodel import select
 
 from pipeline.settings import Settings
 from pipeline.store.db import session_scope
-from pipeline.store.repository import list_failures
+from pipeline.store.failures import list_failures
 from pipeline.store.tables import ArticleRow, Failure, RawPage
 from tests.conftest import CORPUS, ROOT, skip_or_fail, wait_until
 from tests.httpserver import LocalServer, Reply

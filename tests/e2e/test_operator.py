@@ -23,8 +23,9 @@ from pipeline.errors import EmptyDocument, TooDeep
 from pipeline.extract.article import extract
 from pipeline.settings import Settings, get_settings
 from pipeline.stages import store_stage
-from pipeline.store import repository
 from pipeline.store.db import session_scope
+from pipeline.store.failures import record_failure
+from pipeline.store.sources import add_source
 from pipeline.store.tables import ArticleRow, Failure, Source
 from pipeline.version import extractor_version
 from tests.conftest import WorkerProcess, free_port, newsflow, wait_until
@@ -87,7 +88,7 @@ def add_sources(settings: Settings) -> int:
     with session_scope(settings) as session:
 
         def add(url: str) -> Source:
-            source, _ = repository.add_source(session, url=url, name=None, interval=600, rate=None)
+            source, _ = add_source(session, url=url, name=None, interval=600, rate=None)
             return source
 
         add("https://due.example.org/rss")
@@ -105,14 +106,14 @@ def add_sources(settings: Settings) -> int:
 def record_failures(settings: Settings) -> None:
     with session_scope(settings) as session:
         for page in (901, 902):
-            repository.record_failure(
+            record_failure(
                 session,
                 stage="clean",
                 item=f"page:{page}",
                 error=TooDeep("nested past 200 elements"),
                 attempts=1,
             )
-        repository.record_failure(
+        record_failure(
             session,
             stage="extract",
             item="page:903",

@@ -20,8 +20,8 @@ from sqlmodel import col, select
 from pipeline.errors import EmptyDocument
 from pipeline.models import FeedEntry
 from pipeline.settings import Settings
-from pipeline.store import repository
 from pipeline.store.db import session_scope
+from pipeline.store.failures import record_failure
 from pipeline.store.tables import ArticleRow, ExtractorVersion
 from pipeline.version import extractor_version
 from tests.conftest import ROOT, SAMPLES, WorkerProcess, newsflow, wait_until
@@ -220,7 +220,7 @@ def test_the_scheduled_task_adds_nothing_while_its_last_run_still_waits(
     with session_scope(settings) as session:
         first = session.exec(select(ArticleRow).order_by(col(ArticleRow.id))).first()
         assert first is not None and first.raw_page_id is not None
-        repository.record_failure(
+        record_failure(
             session,
             stage="extract",
             item=f"page:{first.raw_page_id}",

@@ -1,0 +1,92 @@
+"""Raw pages: the fetched bytes, kept once per URL and content, and the pages whose chain
+stopped on the way.
+
+As everywhere in the store: keyword-only functions over an open session; none of them
+commits, the caller owns the transaction (see :func:`pipeline.store.db.session_scope`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from pipeline.errors import NotFound
+from pipeline.models import FetchedPage
+from pipeline.store.tables import ArticleRow, Failure, RawPage
+
+
+def save_raw_page(
+    session: Session, *, page: FetchedPage, entry: dict[str, Any] | None = None
+) -> int:
+    """Keep the fetched bytes, with what the feed said of them (``entry``); the same bytes
+    from the same URL are stored once."""
+    sha256 = page.sha256
+    existing = _raw_page_id(session, url=page.url, sha256=sha256)
+    if existing is not None:
+        if entry is not None:
+            # The same bytes, now found in a feed: keep what the feed says of them.
+            stored = session.get(RawPage, existing)
+            if stored is not None and not stored.entry:
+                stored.entry = entry
+        return existing
+    row = RawPage(
+        source=page.source,
+        url=page.url,
+        sha256=sha256,
+        status_code=page.status_code,
+        content_type=page.content_type,
+        encoding=page.encoding,
+        kind=page.kind,
+        headers=page.headers,
+        size=len(page.content),
+        content=page.content,
+        fetched_at=page.fetched_at,
+        entry=entry,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        # Another worker stored the same page between our look and our write.
+        existing = _raw_page_id(session, url=page.url, sha256=sha256)
+        if existing is None:
+            raise
+        return existing
+    assert row.id is not None
+    return row.id
+
+
+def _raw_page_id(session: Session, *, url: str, sha256: str) -> int | None:
+    statement = select(RawPage.id).where(RawPage.url == url, RawPage.sha256 == sha256)
+    return session.exec(statement).first()
+
+
+def get_raw_page(session: Session, *, page_id: int) -> RawPage:
+    page = session.get(RawPage, page_id)
+    if page is None:
+        raise NotFound(f"raw page {page_id} is not in the database")
+    return page
+
+
+def unfinished_pages(session: Session, *, before: datetime, limit: int = 1000) -> list[RawPage]:
+    """Pages fetched before ``before`` that no article came from and no failure names.
+
+    Their chain stopped on the way: a message lost by the broker. A page superseded by a newer
+    fetch of the same URL is not one of them.
+    """
+    newer = aliased(RawPage)
+    statement = (
+        select(RawPage)
+        .where(col(RawPage.fetched_at) < before)
+        .where(~exists().where(col(ArticleRow.raw_page_id) == RawPage.id))
+        .where(~exists().where(col(Failure.raw_page_id) == RawPage.id))
+        .where(~exists().where(col(newer.url) == RawPage.url, col(newer.id) > RawPage.id))
+        .order_by(col(RawPage.id))
+        .limit(limit)
+    )
+    return list(session.exec(statement))
