@@ -28,6 +28,7 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import insert, text
@@ -74,7 +75,8 @@ def grow(settings: Settings, texts: Texts, start: int, stop: int, bodies: list[s
     engine = get_engine(settings.database)
     now = datetime.now(UTC)
     for first in range(start, stop, BATCH):
-        articles, bands = [], []
+        articles: list[dict[str, Any]] = []
+        bands: list[dict[str, Any]] = []
         for number in range(first, min(first + BATCH, stop)):
             body = texts.body()
             bodies.append(body)

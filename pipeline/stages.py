@@ -7,56 +7,49 @@ kept and returns the small record the next stage receives. Workers call them one
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import httpx
 
 from pipeline.clean.html import clean
 from pipeline.errors import EmptyDocument, MessageLost
 from pipeline.extract.article import extract
-from pipeline.fetch import download
 from pipeline.fetch.encoding import decode
-from pipeline.fetch.politeness import Politeness
+from pipeline.fetch.fetcher import Fetcher, make_fetcher
 from pipeline.models import Article, CleanedDocument, FeedEntry, Kind, PageRef, StoredRef
 from pipeline.settings import Settings
 from pipeline.store import articles, failures, pages
 from pipeline.store.db import session_scope
-
-STAGES = ("fetch", "clean", "extract", "store")
 
 
 def fetch_stage(
     source: str,
     settings: Settings,
     *,
-    client: httpx.Client | None = None,
-    politeness: Politeness | None = None,
+    fetcher: Fetcher | None = None,
     rate: float | None = None,
     entry: FeedEntry | None = None,
     reserved: float | None = None,
 ) -> PageRef:
-    """Download (or read) ``source`` and keep its bytes; hand on the page's id.
+    """Download (or read) ``source`` politely and keep its bytes; hand on the page's id.
 
-    With ``politeness``, robots.txt is asked first and the host's rate limit is kept
-    (:class:`~pipeline.errors.Throttled` says when to come back).
+    robots.txt is asked first and the host's rate limit is kept, by ``fetcher`` (a worker's
+    raises :class:`~pipeline.errors.Throttled` to say when to come back) or, without one, by
+    a fetcher made for this call, which waits for the host's turn.
     """
-    if politeness is not None and not download.is_local(source):
-        with download.make_client(settings) if client is None else nullcontext(client) as http:
-            politeness.check(
-                source,
-                rate=rate,
-                robots_text=lambda url: download.fetch_robots(url, settings, http),
-                reserved=reserved,
-            )
-    page = download.fetch(source, settings, client=client)
+    with _fetcher(settings, fetcher) as polite:
+        page = polite.fetch(source, rate=rate, reserved=reserved).page
     with session_scope(settings) as session:
         page_id = pages.save_raw_page(
             session, page=page, entry=entry.model_dump(mode="json") if entry else None
         )
         failures.resolve_failures(session, stage="fetch", item=source)
     return PageRef(page_id=page_id, url=page.url, entry=entry)
+
+
+def _fetcher(settings: Settings, fetcher: Fetcher | None) -> AbstractContextManager[Fetcher]:
+    """The fetcher to use, closed after the stage only if it was made for it."""
+    return nullcontext(fetcher) if fetcher is not None else make_fetcher(settings)
 
 
 def _page_text(ref: PageRef, settings: Settings) -> tuple[str, Kind]:
@@ -96,16 +89,29 @@ def page_item(page_id: int) -> str:
     return f"page:{page_id}"
 
 
-def run_local(source: str, settings: Settings, *, client: httpx.Client | None = None) -> StoredRef:
+def run_local(
+    source: str,
+    settings: Settings,
+    *,
+    fetcher: Fetcher | None = None,
+) -> StoredRef:
     """All four stages in this process, with no broker: the embedded path for one-off jobs.
 
+    As polite as a worker: robots.txt and the host's rate, through ``fetcher`` (one for a
+    whole batch, from :func:`pipeline.fetch.fetcher.make_fetcher`, keeps the rates across its
+    pages) or one made for this call.
     A failure is recorded against the stage it happened in, as a worker would, then re-raised.
     There are no retries here: a transient failure is recorded as retryable and left at that.
     """
+    with _fetcher(settings, fetcher) as polite:
+        return _run_stages(source, settings, polite)
+
+
+def _run_stages(source: str, settings: Settings, fetcher: Fetcher) -> StoredRef:
     stage, item, page_id = "fetch", source, None
     payload = fetch_payload(source)
     try:
-        ref = fetch_stage(source, settings, client=client)
+        ref = fetch_stage(source, settings, fetcher=fetcher)
         stage, item, page_id = "clean", page_item(ref.page_id), ref.page_id
         payload = page_payload(ref)
         document = clean_stage(ref, settings)

@@ -72,7 +72,8 @@ if [ "$mode" = queued ]; then
   # Wait (at most a minute) until the worker answers, so that nothing reports it missing.
   "$python" -c "
 import sys, time
-from workers.app import app
+from workers.app import get_app
+app = get_app()
 deadline = time.monotonic() + 60
 while not app.control.ping(timeout=1.0) and time.monotonic() < deadline:
     time.sleep(0.5)

@@ -305,20 +305,23 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def celery_app(redis_url: str, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The project's Celery app, pointed at the test broker, with the queues emptied."""
+def celery_app(
+    redis_url: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    """The project's Celery app, made from the test's settings and pointed at the test broker,
+    with the queues emptied. Workers started by the test read the same environment."""
     monkeypatch.setenv("NEWSFLOW_BROKER_URL", redis_url)
     get_settings.cache_clear()
-    from workers.app import app
-    from workers.config import celery_config
+    from workers.app import create_app
 
-    app.conf.update(celery_config(get_settings()))
+    app = create_app(get_settings())
     # Empty newsflow's queues on the test database only; other keys there are left alone.
     # Messages an earlier test's worker held unacknowledged would come back into this test's
     # queues after their visibility timeout: forget them too.
     app.control.purge()
     redis_client.Redis.from_url(redis_url).delete("unacked", "unacked_index", "unacked_mutex")
-    return app
+    yield app
+    app.close()
 
 
 @pytest.fixture

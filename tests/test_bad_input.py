@@ -18,7 +18,8 @@ from pipeline.clean.body import refine
 from pipeline.clean.html import clean, parse_html
 from pipeline.clean.plaintext import clean_text
 from pipeline.errors import TooDeep, TooLarge, Undecodable, UnsupportedContent
-from pipeline.fetch.download import fetch, gunzip, read_file
+from pipeline.fetch.compression import gunzip
+from pipeline.fetch.download import fetch, read_file
 from pipeline.fetch.encoding import decode, detect_encoding, sniff_binary, wide_unicode
 from pipeline.settings import Settings
 from tests.httpserver import LocalServer, Reply

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from pipeline.corpora import part_of, site_key
-from pipeline.evaluation import (
+from bench.corpora import part_of, site_key
+from bench.evaluation import (
     Counts,
     author_counts,
     match,

@@ -1,12 +1,19 @@
-"""The broker transport: a worker must outlive a Redis restart, whatever it held then."""
+"""The broker transport: a worker must outlive a Redis restart, whatever it held then; and a
+broker that does not answer is one error, whichever library noticed."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from celery import Celery
 from kombu import Connection
 from kombu.transport import redis as kombu_redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
-from workers.broker import Transport
+from pipeline.errors import BrokerUnavailable
+from tests.conftest import free_port
+from workers.broker import Transport, broker_errors, check_broker
 
 
 def test_closing_a_lost_connection_with_unacknowledged_messages_does_not_raise(
@@ -54,3 +61,25 @@ def test_publishing_on_a_channel_closed_with_its_lost_connection_is_retried(
         queued = client.llen(queue)
         client.delete(queue)
     assert queued == (1 if transport is kombu_redis.Transport else 2)
+
+
+def test_a_broker_that_does_not_answer_is_newsflows_own_error_without_the_password() -> None:
+    with (
+        pytest.raises(BrokerUnavailable, match="cannot reach the broker at redis://") as caught,
+        broker_errors("redis://:secret@127.0.0.1:1/0"),
+    ):
+        raise RedisConnectionError("Connection refused")
+    assert "secret" not in str(caught.value) and "Connection refused" in str(caught.value)
+    assert isinstance(caught.value.__cause__, RedisConnectionError)
+    # Errors that do not mean "the broker is away" go through untouched.
+    with pytest.raises(KeyError), broker_errors("redis://127.0.0.1:1/0"):
+        raise KeyError("a bug")
+
+
+def test_checking_a_broker_nobody_listens_on_fails_quickly_as_broker_unavailable() -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    app = Celery("newsflow-test", broker=url, set_as_current=False)
+    started = time.monotonic()
+    with pytest.raises(BrokerUnavailable, match=f"cannot reach the broker at {url}"):
+        check_broker(app, timeout=1.0)
+    assert time.monotonic() - started < 10

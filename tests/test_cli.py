@@ -13,7 +13,8 @@ from pipeline.settings import Settings
 from pipeline.store.db import session_scope
 from pipeline.store.failures import list_failures
 from tests.conftest import SAMPLES, newsflow
-from workers.cli import app, expand_sources
+from workers.cli import app
+from workers.cli.ingest import expand_sources
 
 runner = CliRunner()
 SEED = SAMPLES / "libya-talks-seed.txt"

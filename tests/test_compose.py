@@ -18,7 +18,7 @@ import pytest
 import typer
 import yaml
 
-from pipeline.stages import STAGES
+from pipeline import STAGES
 from workers import cli
 
 DOCKER = Path(__file__).resolve().parent.parent / "docker"

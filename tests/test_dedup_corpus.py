@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.evaluation import load_pages
 from pipeline.clean.html import clean
-from pipeline.evaluation import load_pages
 from pipeline.extract.article import extract
 from pipeline.models import Article
 from pipeline.settings import Settings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from pipeline.errors import (
     TransientError,
     UnsupportedContent,
 )
-from pipeline.fetch.download import fetch, parse_retry_after
+from pipeline.fetch.download import fetch, fetch_decoded, parse_retry_after
 from pipeline.settings import Settings
 from tests.conftest import free_port
 from tests.httpserver import LocalServer, Reply
@@ -172,8 +173,27 @@ def test_content_that_is_not_a_document_is_refused(
 
 def test_an_empty_page_is_refused(http_server: LocalServer, settings: Settings) -> None:
     url = http_server.route("/empty", Reply(200, b"  \n", {"Content-Type": "text/html"}))
-    with pytest.raises(EmptyDocument):
-        fetch(url, settings)
+    # A byte-order mark and NULs around white space are no more a page.
+    wide = codecs.BOM_UTF16_LE + " \x00\n\x00 ".encode("utf-16-le")
+    nothing = http_server.route("/wide", Reply(200, wide, {"Content-Type": "text/html"}))
+    for empty in (url, nothing):
+        with pytest.raises(EmptyDocument):
+            fetch(empty, settings)
+
+
+def test_the_text_is_decoded_once_and_tells_html_served_as_plain_text(
+    http_server: LocalServer, settings: Settings
+) -> None:
+    markup = b"\n  <!DOCTYPE html><html><body><p>Hello</p></body></html>"
+    html = http_server.route("/h.txt", Reply(200, markup, {"Content-Type": "text/plain"}))
+    story = "Grüße aus Köln.\n\nNothing here is marked up.\n"
+    plain = http_server.route(
+        "/t.txt", Reply(200, story.encode("utf-8"), {"Content-Type": "text/plain; charset=utf-8"})
+    )
+    assert fetch(html, settings).kind == "html"
+    decoded = fetch_decoded(plain, settings)
+    assert decoded.page.kind == "text" and decoded.text == story
+    assert decoded.page.content == story.encode("utf-8")
 
 
 def test_local_files_by_path_and_file_url(tmp_path: Path, settings: Settings) -> None:

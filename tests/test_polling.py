@@ -10,8 +10,9 @@ import redis as redis_client
 
 from pipeline.errors import Blocked, Throttled
 from pipeline.fetch.politeness import Politeness
+from pipeline.sources.opml import opml_urls
 from pipeline.sources.polling import LONGEST_INTERVAL, SHORTEST_INTERVAL, next_interval
-from workers.cli import opml_urls, parse_interval
+from workers.cli.sources import parse_interval
 
 
 def test_the_interval_adapts_within_bounds() -> None:
@@ -212,7 +213,7 @@ def test_a_broken_sitemap_in_an_index_costs_only_its_own_items(
 
 
 def test_items_are_marked_seen_only_when_they_were_sent_on(http_server: Any, settings: Any) -> None:
-    from pipeline.fetch.download import make_client
+    from pipeline.fetch.fetcher import make_fetcher
     from pipeline.sources.registry import poll_source
     from pipeline.store.db import session_scope
     from pipeline.store.sources import add_source
@@ -236,11 +237,11 @@ def test_items_are_marked_seen_only_when_they_were_sent_on(http_server: Any, set
         raise ConnectionError("the broker is away")
 
     sent: list[str] = []
-    with make_client(settings) as client:
+    with make_fetcher(settings) as fetcher:
         with pytest.raises(ConnectionError):
-            poll_source(source_id, settings, client, enqueue=broker_away)
+            poll_source(source_id, settings, fetcher, enqueue=broker_away)
         found = poll_source(
-            source_id, settings, client, enqueue=lambda new: sent.extend(i.entry.url for i in new)
+            source_id, settings, fetcher, enqueue=lambda new: sent.extend(i.entry.url for i in new)
         )
     assert len(found) == 3 and sent == [http_server.url(f"/story/{n}") for n in range(3)]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.corpora import load_corpus
 from pipeline.clean.html import parse_html
-from pipeline.corpora import load_corpus
 from pipeline.extract.metadata import read_metadata
 
 

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 from celery.schedules import crontab
 from kombu import Queue
 
+from pipeline import STAGES
 from pipeline.errors import InvalidRequest
 from pipeline.settings import Settings
-from pipeline.stages import STAGES
-from tests.conftest import newsflow
+from tests.conftest import ROOT, free_port, newsflow
 from workers.config import celery_config, longest_countdown, task_name
+from workers.policy import backoff
 from workers.schedule import reprocess_schedule
-from workers.tasks import backoff
 
 
 def test_one_explicit_queue_per_stage_and_no_implicit_ones() -> None:
@@ -128,3 +133,84 @@ def test_a_bad_reprocess_schedule_stops_beat_with_the_reason_and_nothing_else() 
         reprocess_schedule("99 3 * * *")
     beat = newsflow("beat", env=bad, timeout=60)
     assert beat.returncode == 1 and "3am daily" in beat.stderr and "Traceback" not in beat.stderr
+
+
+def test_importing_the_workers_modules_builds_no_celery_app() -> None:
+    code = (
+        "import celery._state\n"
+        "import workers.app, workers.tasks, workers.reprocess, workers.failure_retry\n"
+        "import workers.status, workers.metrics, workers.policy\n"
+        "assert workers.app._app is None\n"
+        "assert not list(celery._state._get_active_apps())\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
+
+
+def test_create_app_keeps_its_settings_registers_every_task_and_is_the_processs_app() -> None:
+    from celery import current_app
+    from celery.app.utils import find_app
+
+    from workers.app import create_app, get_app, settings_of
+
+    settings = Settings(broker_url="redis://127.0.0.1:1/7", max_retries=2)
+    app = create_app(settings)
+    assert settings_of(app) is settings and app.conf.broker_url == settings.broker_url
+    assert {task_name(stage) for stage in [*STAGES, "poll", "dispatch", "reprocess"]} <= set(
+        app.tasks
+    )
+    assert app.tasks[task_name("clean")].settings is settings
+    assert get_app() is app and current_app._get_current_object() is app
+    # What `celery -A workers.app` (Flower, Celery's own commands) finds.
+    assert find_app("workers.app") is app
+    other = create_app(Settings(broker_url="redis://127.0.0.1:1/8"))
+    assert get_app() is other and other.tasks[task_name("clean")].settings is not settings
+
+
+def test_resources_are_made_once_and_made_again_after_being_forgotten() -> None:
+    from workers.resources import Resources
+
+    resources = Resources(Settings())
+    fetcher = resources.fetcher()
+    assert resources.fetcher() is fetcher
+    resources.forget()  # what a forked process does with its parent's
+    assert resources.fetcher() is not fetcher
+
+
+def test_a_worker_made_by_create_app_reads_its_own_settings_not_the_environment(
+    celery_app: Any, settings: Settings, redis_url: str, tmp_path: Path
+) -> None:
+    """The worker's database and broker come from the settings it was made with: the
+    environment points both somewhere that does not work."""
+    from workers.tasks import reconcile
+
+    own = settings.model_copy(update={"broker_url": redis_url, "result_backend": redis_url})
+    code = (
+        "import json, sys\n"
+        "from pipeline.settings import Settings\n"
+        "from workers.app import create_app\n"
+        "app = create_app(Settings(**json.loads(sys.argv[1])))\n"
+        "app.worker_main(['worker', '--pool=solo', '--queues=store', '--loglevel=info',\n"
+        f"                 '--hostname=own-settings-{uuid.uuid4().hex[:8]}@%h'])\n"
+    )
+    away = {
+        **os.environ,
+        "NEWSFLOW_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0",
+        "NEWSFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'missing' / 'nowhere.db'}",
+    }
+    log = (tmp_path / "worker.log").open("wb")
+    worker = subprocess.Popen(
+        [sys.executable, "-c", code, own.model_dump_json()],
+        cwd=ROOT,
+        env=away,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        assert reconcile.apply_async(kwargs={"older_than": 0}).get(timeout=60) == 0
+    except Exception:
+        raise AssertionError((tmp_path / "worker.log").read_text(errors="replace")) from None
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+        log.close()

@@ -1,4 +1,7 @@
-"""Kombu's Redis transport with two fixes, so that a worker survives a Redis restart.
+"""The broker as workers and commands reach it: kombu's Redis transport with two fixes, so
+that a worker survives a Redis restart, and one way to say that the broker does not answer.
+
+Kombu's Redis transport, first.
 
 When a worker loses Redis while it holds delivered, unacknowledged messages, Celery closes the
 lost connection, and closing its channel tries to push those messages back to their queues.
@@ -10,17 +13,28 @@ So the failed attempt is logged and let go.
 
 And a second: a producer that publishes on a channel closed with its lost connection gets a
 connection error, which kombu's retry recovers from, instead of ``AttributeError``.
+
+Then the errors: kombu, redis-py and the socket each say "the broker does not answer" their
+own way. :func:`broker_errors` turns all of them into
+:class:`pipeline.errors.BrokerUnavailable`, so callers catch newsflow's error alone.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from kombu.exceptions import OperationalError as KombuOperationalError
 from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import redis as kombu_redis
+from kombu.utils.url import maybe_sanitize_url
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeout
+
+from pipeline.errors import BrokerUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -60,3 +74,29 @@ def use_for_redis_urls() -> None:
     """Make ``redis://`` and ``rediss://`` broker URLs use this transport in this process."""
     for scheme in ("redis", "rediss"):
         TRANSPORT_ALIASES[scheme] = f"{__name__}:Transport"
+
+
+# What kombu, redis-py and a refused or reset socket raise when Redis does not answer.
+UNREACHABLE = (KombuOperationalError, RedisError, OSError)
+
+
+@contextmanager
+def broker_errors(broker_url: str) -> Iterator[None]:
+    """Within the block, the broker not answering is :class:`BrokerUnavailable`, whose message
+    names the broker (without its password) and what the library said."""
+    try:
+        yield
+    except UNREACHABLE as error:
+        raise BrokerUnavailable(
+            f"cannot reach the broker at {maybe_sanitize_url(broker_url)} ({error})"
+        ) from error
+
+
+def check_broker(app: Any, *, timeout: float = 5.0) -> None:
+    """Ask the broker once, quickly, whether it answers; :class:`BrokerUnavailable` if not.
+
+    Worth doing before sending many messages: each send would otherwise retry on its own
+    before failing.
+    """
+    with broker_errors(app.conf.broker_url), app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=1, timeout=timeout)

@@ -11,8 +11,8 @@ from typing import Any
 
 from kombu import Queue
 
+from pipeline import STAGES
 from pipeline.settings import Settings
-from pipeline.stages import STAGES
 
 from .schedule import beat_schedule
 

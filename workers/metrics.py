@@ -32,11 +32,13 @@ from celery.signals import (
 )
 from celery.utils.log import get_logger
 from redis import Redis
-from redis.exceptions import RedisError
 
-from pipeline.settings import Settings, get_settings
-from pipeline.stages import STAGES
+from pipeline import STAGES
+from pipeline.errors import BrokerUnavailable
+from pipeline.settings import Settings
 
+from .app import settings_of
+from .broker import broker_errors
 from .queues import broker_client, queue_depths
 
 logger = get_logger(__name__)
@@ -191,9 +193,12 @@ class QueueCollector:
         if self._client is None:
             self._client = broker_client(self.settings)
         try:
-            depths = queue_depths(self._client, self.settings, unacked_limit=SCRAPE_UNACKED_LIMIT)
-        except (RedisError, OSError) as error:
-            logger.warning("metrics: cannot read the queues from Redis: %s", error)
+            with broker_errors(self.settings.broker_url):
+                depths = queue_depths(
+                    self._client, self.settings, unacked_limit=SCRAPE_UNACKED_LIMIT
+                )
+        except BrokerUnavailable as error:
+            logger.warning("metrics: cannot read the queues from Redis: %s", error.__cause__)
             up.add_metric([], 0)
             yield up
             return
@@ -224,9 +229,9 @@ class QueueCollector:
 
 
 @celeryd_after_setup.connect
-def _serve(**_: Any) -> None:
+def _serve(instance: Any = None, **_: Any) -> None:
     try:
-        start(get_settings())
+        start(settings_of(instance.app))
     except Exception:
         logger.exception("metrics: could not start; this worker runs without metrics")
 

@@ -11,21 +11,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from celery import shared_task
 from celery.utils.log import get_task_logger
 
 from pipeline import reprocess
 from pipeline.models import Selection
-from pipeline.settings import Settings, get_settings
+from pipeline.settings import Settings
 
-from .app import app
+from .app import get_app
 from .config import task_name
+from .policy import NewsflowTask
 from .queues import broker_client, queue_depths
 from .tasks import page_chain
 
 logger = get_task_logger(__name__)
 
 
-def send(
+def send_reprocessing(
     settings: Settings,
     selection: Selection,
     *,
@@ -45,11 +47,11 @@ def send(
     return count
 
 
-@app.task(name=task_name("reprocess"), ignore_result=True)
-def reprocess_outdated(limit: int | None = None) -> int:
+@shared_task(bind=True, base=NewsflowTask, name=task_name("reprocess"), ignore_result=True)
+def reprocess_outdated(self: NewsflowTask, limit: int | None = None) -> int:
     """Beat's job: reprocess (up to ``NEWSFLOW_REPROCESS_BATCH``) articles that an extractor
     other than this worker's produced."""
-    settings = get_settings()
+    settings = self.settings
     batch = limit or settings.reprocess_batch
     # Last run's pages still waiting (workers down, or slower than the schedule): sending
     # them again would only pile copies on top. Fresh articles wait in the same queue.
@@ -57,13 +59,13 @@ def reprocess_outdated(limit: int | None = None) -> int:
     if waiting >= batch:
         logger.warning("reprocessing skipped: %d messages already wait to be cleaned", waiting)
         return 0
-    count = send(settings, Selection(skip_failed=True), limit=batch)
+    count = send_reprocessing(settings, Selection(skip_failed=True), limit=batch)
     logger.info("sent %d article(s) an older extractor produced for reprocessing", count)
     return count
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Reprocessed:
     """Where one reprocessed article's chain stands."""
 
     status: str  # stored, failed or pending
@@ -72,12 +74,12 @@ class Outcome:
     extractor_version: str | None = None  # the worker's, that made the stored article
 
 
-def outcomes(results: list[Any]) -> list[Outcome]:
+def reprocessed(results: list[Any]) -> list[Reprocessed]:
     """The state of each chain (by its last result), read in one round trip per batch."""
     chains = [_chain(result) for result in results]
     ids = [task_id for chain in chains for task_id in chain]
     metas = dict(zip(ids, _metas(ids), strict=True))
-    return [_outcome(chain, metas) for chain in chains]
+    return [_reprocessed(chain, metas) for chain in chains]
 
 
 def _chain(result: Any) -> list[str]:
@@ -90,7 +92,7 @@ def _chain(result: Any) -> list[str]:
 
 
 def _metas(task_ids: list[str]) -> list[dict[str, Any]]:
-    backend = app.backend
+    backend = get_app().backend
     metas: list[dict[str, Any]] = []
     if not hasattr(backend, "mget"):  # a result backend other than Redis: one by one
         return [backend.get_task_meta(task_id) for task_id in task_ids]
@@ -103,16 +105,16 @@ def _metas(task_ids: list[str]) -> list[dict[str, Any]]:
     return metas
 
 
-def _outcome(chain: list[str], metas: dict[str, dict[str, Any]]) -> Outcome:
+def _reprocessed(chain: list[str], metas: dict[str, dict[str, Any]]) -> Reprocessed:
     last = metas[chain[-1]]
     if last.get("status") == "SUCCESS":
         result = last.get("result") or {}
-        return Outcome(
+        return Reprocessed(
             "stored",
             changed=tuple(result.get("changed") or ()),
             extractor_version=result.get("extractor_version"),
         )
     for task_id in chain:  # an earlier stage's failure is the one recorded with a reason
         if metas[task_id].get("status") == "FAILURE":
-            return Outcome("failed", failed_task=task_id)
-    return Outcome("pending")
+            return Reprocessed("failed", failed_task=task_id)
+    return Reprocessed("pending")

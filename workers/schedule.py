@@ -63,14 +63,7 @@ def reprocess_schedule(text: str) -> crontab | float | None:
             f"NEWSFLOW_REPROCESS_SCHEDULE {text!r} is neither a crontab line "
             "(minute hour day month weekday) nor a number of seconds"
         )
-    minute, hour, day, month, weekday = fields
     try:
-        return crontab(
-            minute=minute,
-            hour=hour,
-            day_of_month=day,
-            month_of_year=month,
-            day_of_week=weekday,
-        )
+        return crontab.from_string(" ".join(fields))
     except ValueError as error:
         raise InvalidRequest(f"NEWSFLOW_REPROCESS_SCHEDULE {text!r}: {error}") from error

@@ -11,10 +11,8 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from kombu.exceptions import OperationalError as KombuOperationalError
 from kombu.utils.url import maybe_sanitize_url
 from pydantic import BaseModel
-from redis.exceptions import RedisError
 from rich import box
 from rich.columns import Columns
 from rich.console import Console
@@ -22,11 +20,13 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from pipeline.errors import BrokerUnavailable
 from pipeline.settings import Settings
 from pipeline.store import stats
 from pipeline.store.db import session_scope
 from pipeline.version import extractor_version
 
+from .broker import broker_errors
 from .config import celery_config
 from .queues import broker_client, queue_depths
 
@@ -95,10 +95,11 @@ def collect(settings: Settings) -> StatusReport:
     )
     client = broker_client(settings)
     try:
-        client.ping()
-        depths = queue_depths(client, settings)
-    except (RedisError, OSError) as error:
-        report.broker_error = f"cannot reach the broker at {report.broker} ({error})"
+        with broker_errors(settings.broker_url):
+            client.ping()
+            depths = queue_depths(client, settings)
+    except BrokerUnavailable as error:
+        report.broker_error = str(error)
         # Unknown, not empty: a script reading the JSON must not take them for "none".
         report.unacked_complete = False
         report.workers_error = "not asked: the broker does not answer"
@@ -118,9 +119,10 @@ def collect(settings: Settings) -> StatusReport:
     report.unacked_total = depths.unacked_total
     report.unacked_complete = depths.unacked_complete
     try:
-        report.workers = _workers(settings)
-    except (KombuOperationalError, RedisError, OSError) as error:
-        report.workers_error = f"could not ask the workers: {error}"
+        with broker_errors(settings.broker_url):
+            report.workers = _workers(settings)
+    except BrokerUnavailable as error:
+        report.workers_error = f"could not ask the workers: {error.__cause__}"
     else:
         if not report.workers:
             report.workers_error = f"no worker answered within {WORKER_TIMEOUT:g}s"
@@ -136,8 +138,9 @@ def _routed_tasks(settings: Settings) -> dict[str, list[str]]:
 
 def _workers(settings: Settings) -> list[WorkerStatus]:
     """Every worker that answers within WORKER_TIMEOUT: its pool, queues and tasks."""
-    from .app import app
+    from .app import get_app
 
+    app = get_app()
     with app.connection_for_read(settings.broker_url) as connection:
         everyone = app.control.inspect(timeout=WORKER_TIMEOUT, connection=connection)
         stats_by_host: dict[str, Any] = everyone.stats() or {}
@@ -257,13 +260,16 @@ def _workers_table(report: StatusReport) -> Table:
 
 
 def _articles(articles: stats.ArticleCounts) -> Table:
-    table = _table("articles", "what ", "count", header=False)
-    table.add_row("total", str(articles.total))
-    table.add_row("new, last hour", str(articles.created_last_hour))
-    table.add_row("new, last day", str(articles.created_last_day))
-    table.add_row("updated, last hour", str(articles.updated_last_hour))
-    table.add_row("duplicates", str(articles.duplicates))
-    return table
+    return _counts(
+        "articles",
+        {
+            "total": articles.total,
+            "new, last hour": articles.created_last_hour,
+            "new, last day": articles.created_last_day,
+            "updated, last hour": articles.updated_last_hour,
+            "duplicates": articles.duplicates,
+        },
+    )
 
 
 def _failures(report: StatusReport) -> Table:
@@ -277,11 +283,23 @@ def _failures(report: StatusReport) -> Table:
 
 
 def _sources(sources: stats.SourceCounts) -> Table:
-    table = _table("sources", "what ", "count", header=False)
-    table.add_row("total", str(sources.total))
-    table.add_row("due now", str(sources.due))
-    table.add_row("paused", str(sources.paused))
-    table.add_row("failing", _figure(sources.failing, alert=sources.failing > 0))
+    failing = _figure(sources.failing, alert=sources.failing > 0)
+    return _counts(
+        "sources",
+        {
+            "total": sources.total,
+            "due now": sources.due,
+            "paused": sources.paused,
+            "failing": failing,
+        },
+    )
+
+
+def _counts(title: str, rows: dict[str, int | str | Text]) -> Table:
+    """A small table of figures, each beside its label."""
+    table = _table(title, "what ", "count", header=False)
+    for label, figure in rows.items():
+        table.add_row(label, str(figure) if isinstance(figure, int) else figure)
     return table
 
 

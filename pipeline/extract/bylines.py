@@ -6,6 +6,10 @@ Bylines carry more than names: "By JANE DOE and John Roe", "Pete Evans · CBC Ne
 gone (labels, roles, dates, widget text, the outlet); what never was a name ("Submitted",
 "See full bio", a month, a handle) is dropped. A wire agency is not a person, but a wire story
 must stay attributed, so agencies are returned as a second list instead of being dropped.
+
+This module reads a byline: its labels ("By", "Von", "Texte :"), the credits that are not
+authorship, the joiners between names, the widget text after them. Whether a fragment left over
+is a person's name is :mod:`pipeline.extract.names`'s question.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ from __future__ import annotations
 import re
 
 from pipeline.extract.agencies import agency_of, take_agencies
-
-# -- people ----------------------------------------------------------------------------------
+from pipeline.extract.byline_words import OUTLETS
+from pipeline.extract.names import person_name
 
 _BY = re.compile(
     r"^\s*(?:(?:written|posted|reported|story|words|text|reporting|compiled|published|"
@@ -66,253 +70,6 @@ _WIDGET = re.compile(
     r"archiv anzeigen\b.*|profil\b.*|twitter\b.*|e-?mail\b.*|kontakt\b.*|contact\b.*)$",
     re.I,
 )
-_ROLES = {
-    "ceo",
-    "editor",
-    "editors",
-    "reporter",
-    "reporters",
-    "correspondent",
-    "columnist",
-    "contributor",
-    "writer",
-    "fellow",
-    "photographer",
-    "producer",
-    "staff",
-    "intern",
-    "analyst",
-    "founder",
-    "senior",
-    "chief",
-    "associate",
-    "managing",
-    "contributing",
-    "special",
-    "guest",
-    "deputy",
-    "executive",
-    "political",
-    "business",
-    "science",
-    "sports",
-    "tech",
-    "national",
-    "foreign",
-    "international",
-    # German, French, Spanish, Italian, Dutch
-    "redakteur",
-    "redakteurin",
-    "chefredakteur",
-    "chefredakteurin",
-    "korrespondent",
-    "korrespondentin",
-    "autor",
-    "autorin",
-    "kolumnist",
-    "kolumnistin",
-    "experte",
-    "expertin",
-    "volontär",
-    "volontärin",
-    "gastautor",
-    "gastautorin",
-    "journaliste",
-    "rédacteur",
-    "rédactrice",
-    "correspondant",
-    "correspondante",
-    "envoyé",
-    "envoyée",
-    "periodista",
-    "corresponsal",
-    "redactor",
-    "redactora",
-    "enviado",
-    "enviada",
-    "giornalista",
-    "corrispondente",
-    "inviato",
-    "inviata",
-    "redacteur",
-    "verslaggever",
-    "correspondente",
-    "interview",
-}
-# The last word of an outlet's name: "... Washington Post", "... Chicago Tribune".
-_OUTLETS = {
-    "news",
-    "post",
-    "times",
-    "press",
-    "media",
-    "daily",
-    "journal",
-    "agency",
-    "magazine",
-    "tribune",
-    "herald",
-    "gazette",
-    "telegraph",
-    "guardian",
-    "review",
-    "network",
-    "radio",
-    "tv",
-    "online",
-    "weekly",
-    "monthly",
-    "wochenblatt",
-    "zeitung",
-    "nachrichten",
-    "verlag",
-}
-# Outlet words that are nobody's surname (unlike "Post", "Press" or "Times").
-_NEVER_SURNAMES = {"news", "weekly", "monthly", "online", "magazine", "zeitung", "nachrichten"}
-# Words that make a "name" an organisation, a team or a desk.
-_GROUPS = {
-    "team",
-    "staff",
-    "desk",
-    "redaktion",
-    "redaktionen",
-    "rédaction",
-    "redacción",
-    "redazione",
-    "redactie",
-    "newsroom",
-    "gmbh",
-    "ag",
-    "inc",
-    "ltd",
-    "llc",
-    "e.v",
-    "ev",
-    "se",
-    "kg",
-    "sa",
-    "s.a",
-    "srl",
-    "bv",
-    "plc",
-    "corp",
-    "group",
-    "gruppe",
-    "kitchens",
-    "agencies",
-    "agency",
-    "agencia",
-    "agence",
-    "agenzia",
-    "agentur",
-    "agenturen",
-    "agencias",
-    "agences",
-    "wire",
-    "wires",
-    "society",
-    "institute",
-    "university",
-    "association",
-    "foundation",
-    "ministry",
-    "department",
-}
-_MONTHS = {
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "may",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "sept",
-    "oct",
-    "nov",
-    "dec",
-    "january",
-    "february",
-    "march",
-    "april",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-}
-_NOT_NAMES = {
-    "submitted",
-    "admin",
-    "administrator",
-    "xxx",
-    "lesedauer",
-    "anonymous",
-    "anonym",
-    "guest",
-    "staff",
-    "unknown",
-    "none",
-    "null",
-    "editor",
-    "redaktion",
-    "redacción",
-    "rédaction",
-    "name",
-    "super user",
-    "webmaster",
-    "user",
-    "author",
-    "autor",
-    "auteur",
-    "by",
-    "share",
-    "comments",
-    "home",
-}
-# Lower-case words that names hold: "Ludwig van Beethoven", "Alejandro de la Garza".
-_PARTICLES = {
-    "de",
-    "da",
-    "das",
-    "do",
-    "dos",
-    "di",
-    "del",
-    "della",
-    "dalla",
-    "der",
-    "den",
-    "des",
-    "du",
-    "van",
-    "von",
-    "vom",
-    "zu",
-    "la",
-    "le",
-    "lo",
-    "ten",
-    "ter",
-    "op",
-    "het",
-    "bin",
-    "ibn",
-    "al",
-    "el",
-    "y",
-    "e",
-    "i",
-    "af",
-    "av",
-    "st",
-    "mc",
-    "ben",
-    "bint",
-}
 
 
 def credits(byline: str, *, outlets: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
@@ -339,7 +96,7 @@ def credits(byline: str, *, outlets: tuple[str, ...] = ()) -> tuple[list[str], l
 
 def _names_an_outlet(part: str) -> bool:
     words = part.split()
-    return len(words) >= 2 and words[-1].strip(".,").lower() in _OUTLETS
+    return len(words) >= 2 and words[-1].strip(".,").lower() in OUTLETS
 
 
 def names_from_byline(byline: str, *, outlets: tuple[str, ...] = ()) -> list[str]:
@@ -372,87 +129,7 @@ def clean_name(text: str, *, outlets: tuple[str, ...] = ()) -> str | None:
     text = _WIDGET.sub("", text).strip(" .,:;-–—·()[]\"'“”")
     if text.lower() in own:
         return None
-    words = _name_words(text.split(), own)
-    while words and words[-1].lower() in _PARTICLES:
-        words.pop()  # "Artikel von": a label cut short, no name after it
-    lone_month = len(words) == 1 and words[0].strip(".,").lower() in _MONTHS
-    if not words or lone_month or len(words) > 6 or " ".join(words).lower() in _NOT_NAMES:
-        return None
-    if not _looks_like_a_name(words):
-        return None
-    if len(words) == 1 and len(words[0]) > 1 and words[0].isupper():
-        return None  # "TIME", "CNN": an acronym is an outlet, not a person
-    name = " ".join(words)
-    latin = [char for char in name if char.isascii() and char.isalpha()]
-    if latin and _all_upper(words) and len(latin) > 3:
-        name = " ".join(_capitalised(word) if len(word) > 2 else word for word in words)
-    return name
-
-
-def _name_words(tokens: list[str], own: set[str]) -> list[str]:
-    """The words of the name at the start of ``tokens``: up to a date, a role or the outlet."""
-    words: list[str] = []
-    for index, word in enumerate(tokens):
-        bare = word.strip(".,:;()").lower()
-        following = tokens[index + 1] if index + 1 < len(tokens) else ""
-        # A month starts a date only when a number follows ("May 5"); "Theresa May" is a name.
-        # "vor 3 Stunden", "hace 2 horas": a relative time follows the name.
-        dated = (bare in _MONTHS or bare in {"vor", "hace"}) and any(
-            char.isdigit() for char in following
-        )
-        if dated or any(char.isdigit() for char in word) or (words and bare in own):
-            break
-        if words and word in {"in", "at", "aus"}:
-            break  # "Jane Doe in London", "Anna Müller aus Berlin": the place follows
-        if not words and _is_role(bare):
-            continue  # "Senior Editor Jane Doe", "FOCUS-Online-Experte Robin Tschöpe"
-        if not words and (bare in _OUTLETS or bare in {"associated", "the"}):
-            return []  # "Associated Press", "News Desk": an outlet, no name
-        if len(words) >= 2 and bare in _OUTLETS:
-            if len(words) >= 3 and word[:1].isupper():
-                words.pop()  # "Washington" of "Washington Post"
-            break
-        # "Meg Wagner NEW YORK DAILY NEWS", "Pete Evans CEO": a role or the outlet follows.
-        shouting = word.isupper() and len(word) > 1 and not _all_upper(words)
-        if len(words) >= 2 and (_is_role(bare) or shouting):
-            break
-        words.append(word.strip(",;:()"))
-    words = [word for word in words if word]
-    if len(words) == 2 and words[1].strip(".,").lower() in _NEVER_SURNAMES:
-        return []  # "Us Weekly", "Spiegel Online": an outlet's two-word name
-    return words
-
-
-def _is_role(bare: str) -> bool:
-    # German compounds end with their role: "Wirtschaftsredakteur", "FOCUS-Online-Experte".
-    last = bare.split("-")[-1]
-    return bare in _ROLES or last in _ROLES or bare.endswith(("redakteur", "redakteurin"))
-
-
-def _looks_like_a_name(words: list[str]) -> bool:
-    """Capitalised words and name particles only, no handle, no organisation."""
-    name = " ".join(words)
-    if not any(char.isalpha() for char in name):
-        return False
-    if name.startswith("@") or "://" in name or "www." in name.lower():
-        return False
-    if any(word.strip(".,").lower() in _GROUPS for word in words):
-        return False
-    latin = [char for char in name if char.isascii() and char.isalpha()]
-    if not latin:
-        return True  # scripts without case: nothing to check by shape
-    if not any(char.isupper() for char in latin):
-        return False  # "submitted by admin", a user name
-    for word in words:
-        first = next((char for char in word if char.isalpha()), "")
-        if first.islower() and word.lower().strip(".,'’") not in _PARTICLES:
-            return False  # "Alles über Lautsprecher", "Fuchsy designed"
-    # One word with a capital inside ("ThemeGrill", "NatGeoUK"): a brand or a handle.
-    return not (len(words) == 1 and re.search(r"[a-z][A-Z]", words[0]) is not None)
-
-
-def _capitalised(word: str) -> str:
-    return "-".join(piece.capitalize() for piece in word.split("-"))
+    return person_name(text, own)
 
 
 # RSS writes "desk@example.org (Jane Roe)"; the name is in the brackets.
@@ -474,7 +151,3 @@ def _strip_by(text: str) -> str:
     for _ in range(2):  # "By: Text: ..." is rare, "Interview: Von ..." is not
         text = _FOREIGN_BY.sub("", _BY.sub("", text.strip()))
     return text.strip()
-
-
-def _all_upper(words: list[str]) -> bool:
-    return all(word.isupper() for word in words if any(char.isalpha() for char in word))

@@ -3,13 +3,17 @@
 Politeness and safety come from limits, not hope: connect, read and total timeouts, a bounded
 number of redirects, a size cap that also caps what a compressed body expands to, and an
 identifying User-Agent. Local files (a path or ``file://``) are read the same way.
+
+The page is decoded once, where its encoding is found (:class:`DecodedPage`): the checks that
+it is not empty and whether it is HTML read that text, and so can whoever reads the page next
+in this process.
 """
 
 from __future__ import annotations
 
 import mimetypes
 import time
-import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -30,7 +34,8 @@ from pipeline.errors import (
     Undecodable,
     UnsupportedContent,
 )
-from pipeline.fetch.encoding import detect_encoding, sniff_binary
+from pipeline.fetch.compression import unwrap
+from pipeline.fetch.encoding import decode, detect_encoding, sniff_binary
 from pipeline.fetch.netguard import check_peer, check_url
 from pipeline.fetch.politeness import Politeness
 from pipeline.models import FetchedPage, Kind
@@ -65,12 +70,15 @@ def make_client(settings: Settings, politeness: Politeness | None = None) -> htt
 
     Every request it sends, each redirect included, first passes :func:`netguard.check_url`;
     with ``politeness``, also the robots.txt of the host it goes to (a redirect to another
-    site must not land on a page that site disallows).
+    site must not land on a page that site disallows). A URL the caller has asked politeness
+    about already (:func:`asked_extensions`) is not asked again; its redirects are.
     """
 
     def guard(request: httpx.Request) -> None:
         check_url(str(request.url), settings)
-        if politeness is not None and not request.extensions.get(_ROBOTS_FETCH):
+        if politeness is None or request.extensions.get(_ROBOTS_FETCH):
+            return
+        if request.url != request.extensions.get(_ASKED):  # the page asked, its redirects not
             politeness.allowed(str(request.url), lambda url: fetch_robots(url, settings, client))
 
     def peer_guard(response: httpx.Response) -> None:
@@ -96,19 +104,46 @@ def make_client(settings: Settings, politeness: Politeness | None = None) -> htt
     return client
 
 
+@dataclass(frozen=True)
+class DecodedPage:
+    """A fetched page and its text, decoded once, with the encoding the page records."""
+
+    page: FetchedPage
+    text: str
+
+
 def fetch(source: str, settings: Settings, *, client: httpx.Client | None = None) -> FetchedPage:
     """Fetch ``source`` (an http(s) URL, a ``file://`` URL or a path) within the limits."""
+    return fetch_decoded(source, settings, client=client).page
+
+
+def fetch_decoded(
+    source: str,
+    settings: Settings,
+    *,
+    client: httpx.Client | None = None,
+    ask: Callable[[str], None] | None = None,
+) -> DecodedPage:
+    """Fetch ``source`` as :func:`fetch` does, and keep the text the checks decoded.
+
+    ``ask`` is called with an http(s) URL before it is requested (robots.txt and the host's
+    turn, say); the request then tells ``client`` that its URL was asked about already.
+    """
     source = source.strip()
     if not source:
         raise InvalidSource("empty URL or path")
     if is_local(source):
-        return read_file(source, settings)
+        return _read_decoded(source, settings)
     if urlsplit(source).scheme.lower() not in {"http", "https"}:
         raise InvalidSource(f"unsupported URL scheme in {source!r}")
+    extensions = None
+    if ask is not None:
+        ask(source)
+        extensions = asked_extensions(source)
     if client is not None:
-        return _fetch_http(source, settings, client)
+        return _fetch_http(source, settings, client, extensions)
     with make_client(settings) as own_client:
-        return _fetch_http(source, settings, own_client)
+        return _fetch_http(source, settings, own_client, extensions)
 
 
 @dataclass(frozen=True)
@@ -124,6 +159,15 @@ class Download:
 
 # Marks a robots.txt request, which the robots check itself must not be asked about.
 _ROBOTS_FETCH = "newsflow_robots"
+# Names the URL a request's caller has asked politeness about already. httpx hands a
+# request's extensions on to its redirects, whose other URLs are still asked.
+_ASKED = "newsflow_asked"
+
+
+def asked_extensions(url: str) -> dict[str, object]:
+    """Request extensions telling a :func:`make_client` client that ``url``'s robots.txt was
+    checked by the caller, so that the check runs once per request, not twice."""
+    return {_ASKED: url}
 
 
 def download(
@@ -184,11 +228,13 @@ def _kept(response: httpx.Response) -> dict[str, str]:
     return {name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers}
 
 
-def _fetch_http(url: str, settings: Settings, client: httpx.Client) -> FetchedPage:
-    got = download(url, settings, client)
+def _fetch_http(
+    url: str, settings: Settings, client: httpx.Client, extensions: dict[str, object] | None
+) -> DecodedPage:
+    got = download(url, settings, client, extensions=extensions)
     content, content_type = _unwrapped(got.content, got.content_type, got.url, settings.max_bytes)
-    kind, encoding = _kind_and_encoding(content_type, content, got.url)
-    return FetchedPage(
+    kind, encoding, text = _decoded(content_type, content, got.url)
+    page = FetchedPage(
         source=url,
         url=got.url,
         content=content,
@@ -198,6 +244,7 @@ def _fetch_http(url: str, settings: Settings, client: httpx.Client) -> FetchedPa
         status_code=got.status_code,
         headers=got.headers,
     )
+    return DecodedPage(page, text)
 
 
 def _check_status(response: httpx.Response, settings: Settings) -> None:
@@ -255,6 +302,10 @@ def parse_retry_after(value: str | None) -> float | None:
 
 def read_file(source: str, settings: Settings) -> FetchedPage:
     """Read a local document, with the same size cap and checks as a download."""
+    return _read_decoded(source, settings).page
+
+
+def _read_decoded(source: str, settings: Settings) -> DecodedPage:
     path = (
         Path(unquote(urlsplit(source).path)) if source.lower().startswith("file:") else Path(source)
     )
@@ -267,8 +318,8 @@ def read_file(source: str, settings: Settings) -> FetchedPage:
     content_type, _ = mimetypes.guess_type(path.name)
     url = path.as_uri()
     content, content_type = _unwrapped(path.read_bytes(), content_type, url, settings.max_bytes)
-    kind, encoding = _kind_and_encoding(content_type, content, url)
-    return FetchedPage(
+    kind, encoding, text = _decoded(content_type, content, url)
+    page = FetchedPage(
         source=source,
         url=url,
         content=content,
@@ -276,17 +327,11 @@ def read_file(source: str, settings: Settings) -> FetchedPage:
         encoding=encoding,
         content_type=content_type,
     )
+    return DecodedPage(page, text)
 
 
-_GZIP = b"\x1f\x8b"
 # Media types that name the gzip wrapper, not the document inside it.
 _GZIP_TYPES = {"application/gzip", "application/x-gzip", "application/octet-stream"}
-# A saved page.html.gz served as is, or a .gz file gzipped once more by the server; a third
-# layer is no mistake but a trap.
-_MAX_GZIP_LAYERS = 2
-# Compressed bytes fed to zlib at a time. A chunk that fails is fed again byte by byte, so
-# that damage (a wrong checksum at the end, say) costs nothing of what precedes it.
-_CHUNK = 64 * 1024
 
 
 def _unwrapped(
@@ -297,58 +342,15 @@ def _unwrapped(
     Returns the content and the media type to judge it by: a gzip type says nothing about the
     document inside, so it is dropped and the document is looked at instead.
     """
-    layers = 0
-    while content.startswith(_GZIP) and layers < _MAX_GZIP_LAYERS:
-        content = gunzip(content, max_bytes, url=url)
-        layers += 1
+    content, layers = unwrap(content, max_bytes, url=url)
     if layers and (content_type or "").split(";")[0].strip().lower() in _GZIP_TYPES:
         content_type = None
     return content, content_type
 
 
-def gunzip(data: bytes, max_bytes: int, *, url: str = "the content") -> bytes:
-    """Decompress gzip ``data`` (all its members) without ever holding more than ``max_bytes``.
-
-    A stream cut short or damaged near its end gives what it held up to there, as browsers,
-    httpx (for Content-Encoding) and Scrapy do: a page truncated in transit is still mostly a
-    page. Data that does not decompress at all is :class:`Undecodable`.
-    """
-    out = bytearray()
-    while data.startswith(_GZIP):
-        decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        position = 0
-        damaged = False
-        while position < len(data) and not decompressor.eof and not damaged:
-            chunk = data[position : position + _CHUNK]
-            position += len(chunk)
-            saved = decompressor.copy()
-            try:
-                out += decompressor.decompress(chunk, max_bytes + 1 - len(out))
-            except zlib.error:
-                # Feed the chunk again byte by byte to keep what precedes the damage.
-                damaged, decompressor = True, saved
-                for start in range(len(chunk)):
-                    if len(out) > max_bytes:
-                        break  # and a max_length of 0 would mean no limit at all
-                    try:
-                        out += decompressor.decompress(
-                            chunk[start : start + 1], max_bytes + 1 - len(out)
-                        )
-                    except zlib.error:
-                        break
-            if len(out) > max_bytes:
-                raise TooLarge(f"{url} expands to more than the {max_bytes} bytes allowed")
-        if not out and (damaged or not decompressor.eof):
-            raise Undecodable(f"{url} is gzip data that does not decompress")
-        if damaged or not decompressor.eof:
-            break
-        # Concatenated members are one gzip file; anything else after the end is junk.
-        data = decompressor.unused_data + data[position:]
-    return bytes(out)
-
-
-def _kind_and_encoding(content_type: str | None, content: bytes, url: str) -> tuple[Kind, str]:
-    """Whether the document is HTML or plain text, and its encoding; refuse anything else."""
+def _decoded(content_type: str | None, content: bytes, url: str) -> tuple[Kind, str, str]:
+    """Whether the document is HTML or plain text, its encoding and its text; refuse anything
+    else."""
     if not content.strip():
         raise EmptyDocument(f"{url} is empty")
     binary = sniff_binary(content)
@@ -358,13 +360,13 @@ def _kind_and_encoding(content_type: str | None, content: bytes, url: str) -> tu
     if mime and mime not in _HTML_TYPES and not mime.startswith("text/"):
         raise UnsupportedContent(f"{url} is {mime}, not HTML or text")
     encoding = detect_encoding(content, content_type)
-    if not content.decode(encoding, errors="replace").strip(" \t\r\n\ufeff\x00"):
+    text = decode(content, encoding)
+    if not text.strip(" \t\r\n\ufeff"):
         raise EmptyDocument(f"{url} is empty")
     if mime in _HTML_TYPES:
-        return "html", encoding
+        return "html", encoding, text
     # text/plain is often HTML served carelessly; look before trusting it.
-    head = content[:8192].decode(encoding, errors="ignore")
-    return ("html" if looks_like_html(head) else "text"), encoding
+    return ("html" if looks_like_html(text[:8192]) else "text"), encoding, text
 
 
 def looks_like_html(head: str) -> bool:

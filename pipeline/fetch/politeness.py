@@ -3,25 +3,39 @@
 The rate limit is shared by every worker through Redis, so two workers (or twenty) fetching
 from one site keep to its rate together. A fetch that has to wait is not left sleeping in a
 worker slot: the caller gets :class:`~pipeline.errors.Throttled` with the wait, and the task
-is rescheduled. Without Redis (``--local``) the same rules hold within the one process.
+is rescheduled. Without Redis (``--local`` when Redis does not answer) the same rules hold
+within the one process. Work done in one process sleeps until its turn (``patience``).
+
+A host's robots.txt is fetched once a day: its text is kept in Redis for every worker, and
+its parsed rules in each process, so a check costs no round trip and no parse.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import urllib.robotparser
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
+from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeout
 
 from pipeline.errors import Blocked, BrokerUnavailable, Throttled
+from pipeline.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 ROBOTS_TTL = 24 * 3600
+# Hosts whose parsed robots.txt one process keeps; the least recently asked go first, so a
+# worker that meets many sites over weeks does not grow without bound.
+ROBOTS_HOSTS_KEPT = 4096
 
 # Reserves the host's next free moment for the caller and moves the next one on by the
 # interval; returns the reserved moment (epoch ms). Atomic in Redis, so no two workers get
@@ -75,6 +89,10 @@ def rate_key(url: str) -> str:
     return f"newsflow:host:{(urlsplit(url).hostname or '').lower()}"
 
 
+# A host's robots.txt, parsed: what it allows, and the Crawl-delay it asks for.
+Rules = urllib.robotparser.RobotFileParser
+
+
 class Politeness:
     """Per-host rate limits and robots.txt rules, shared through ``redis`` when given one."""
 
@@ -84,7 +102,8 @@ class Politeness:
         self.default_rate = default_rate
         self._reserve = redis.register_script(_RESERVE) if redis is not None else None
         self._local_free_at: dict[str, float] = {}
-        self._local_robots: dict[str, tuple[float, str]] = {}
+        # host -> (until when, in time.monotonic(), the rules hold; the parsed rules)
+        self._rules_by_host: OrderedDict[str, tuple[float, Rules]] = OrderedDict()
         self._lock = threading.Lock()
 
     def check(
@@ -94,43 +113,35 @@ class Politeness:
         rate: float | None,
         robots_text: Callable[[str], str],
         reserved: float | None = None,
+        patience: float = 0.0,
     ) -> None:
         """Raise Blocked if robots.txt disallows ``url``; Throttled if it is not its turn yet.
 
         ``robots_text`` fetches a robots.txt URL and returns its text ("" when there is none).
         Throttled carries the slot reserved for this fetch (``slot``, epoch seconds): pass it
         back as ``reserved`` when the fetch is tried again, and it goes without a new claim.
+        A turn that comes within ``patience`` seconds is slept for instead: work done in one
+        process has no task to reschedule (a worker's wait is short, :data:`SHORT_WAIT`).
         """
         rules = self.allowed(url, robots_text)
-        if reserved is not None:
-            early = reserved - time.time()
-            if early <= SHORT_WAIT:
-                _sleep_until(reserved)
-                return
-            # Woken before its turn (waits are capped below the broker's redelivery time).
-            throttled = Throttled(
-                f"{host_of(url)}: its turn comes in {early:.2f}s", retry_after=early
+        if reserved is None:
+            per_second = rate or self.default_rate
+            delay = float(rules.crawl_delay(self.user_agent) or 0)
+            interval = min(
+                LONGEST_INTERVAL, max(1.0 / per_second if per_second > 0 else 0.0, delay)
             )
-            throttled.slot = reserved
-            raise throttled
-        per_second = rate or self.default_rate
-        delay = float(rules.crawl_delay(self.user_agent) or 0)
-        interval = min(LONGEST_INTERVAL, max(1.0 / per_second if per_second > 0 else 0.0, delay))
-        slot = self._claim(rate_key(url), interval)
+            slot = self._claim(rate_key(url), interval)
+        else:
+            slot = reserved  # woken before its turn (waits are capped below redelivery)
         wait = slot - time.time()
-        if wait <= SHORT_WAIT:
+        if wait <= max(SHORT_WAIT, patience):
             _sleep_until(slot)  # never before the slot, or the host sees two requests at once
             return
-        if wait > 0:
-            throttled = Throttled(
-                f"{host_of(url)}: its turn comes in {wait:.2f}s", retry_after=wait
-            )
-            throttled.slot = slot
-            raise throttled
+        throttled = Throttled(f"{host_of(url)}: its turn comes in {wait:.2f}s", retry_after=wait)
+        throttled.slot = slot
+        raise throttled
 
-    def allowed(
-        self, url: str, robots_text: Callable[[str], str]
-    ) -> urllib.robotparser.RobotFileParser:
+    def allowed(self, url: str, robots_text: Callable[[str], str]) -> Rules:
         """The host's robots.txt rules; raise Blocked if they disallow ``url``."""
         rules = self._rules(url, robots_text)
         if not rules.can_fetch(self.user_agent, url):
@@ -152,31 +163,76 @@ class Politeness:
             self._local_free_at[key] = slot + interval
             return slot
 
-    def _rules(
-        self, url: str, robots_text: Callable[[str], str]
-    ) -> urllib.robotparser.RobotFileParser:
+    def _rules(self, url: str, robots_text: Callable[[str], str]) -> Rules:
+        """The host's parsed rules: this process's copy while it holds, else Redis's text (as
+        long as Redis keeps it), else the site's."""
         host = host_of(url)
-        text = self._cached_robots(host)
+        now = time.monotonic()
+        with self._lock:
+            kept = self._rules_by_host.get(host)
+            if kept is not None and kept[0] > now:
+                self._rules_by_host.move_to_end(host)
+                return kept[1]
+        text, lifetime = self._shared_robots(host)
         if text is None:
-            text = robots_text(f"{host}/robots.txt")
-            self._cache_robots(host, text)
-        rules = urllib.robotparser.RobotFileParser()
+            text, lifetime = robots_text(f"{host}/robots.txt"), float(ROBOTS_TTL)
+            self._share_robots(host, text)
+        rules = Rules()
         rules.parse(text.splitlines())
+        with self._lock:
+            self._rules_by_host[host] = (now + lifetime, rules)
+            self._rules_by_host.move_to_end(host)
+            while len(self._rules_by_host) > ROBOTS_HOSTS_KEPT:
+                self._rules_by_host.popitem(last=False)
         return rules
 
-    def _cached_robots(self, host: str) -> str | None:
-        if self.redis is not None:
-            with _shared_state():
-                value = self.redis.get(f"newsflow:robots:{host}")
-            return value.decode("utf-8", "replace") if value is not None else None
-        with self._lock:
-            cached = self._local_robots.get(host)
-        return cached[1] if cached and cached[0] > time.monotonic() else None
+    def _shared_robots(self, host: str) -> tuple[str | None, float]:
+        """The robots.txt text a worker kept in Redis, and the seconds it has left there: the
+        parsed copy lasts no longer, so every worker reads a site's new rules the same day."""
+        if self.redis is None:
+            return None, 0.0
+        key = f"newsflow:robots:{host}"
+        with _shared_state():
+            value, left_ms = self.redis.pipeline(transaction=False).get(key).pttl(key).execute()
+        if value is None:
+            return None, 0.0
+        lifetime = left_ms / 1000 if left_ms and left_ms > 0 else float(ROBOTS_TTL)
+        return value.decode("utf-8", "replace"), lifetime
 
-    def _cache_robots(self, host: str, text: str) -> None:
+    def _share_robots(self, host: str, text: str) -> None:
         if self.redis is not None:
             with _shared_state():
                 self.redis.set(f"newsflow:robots:{host}", text.encode("utf-8"), ex=ROBOTS_TTL)
-            return
-        with self._lock:
-            self._local_robots[host] = (time.monotonic() + ROBOTS_TTL, text)
+
+
+def make_politeness(settings: Settings, *, require_redis: bool = False) -> Politeness:
+    """The rate limits and robots.txt rules of ``settings``, shared through its Redis.
+
+    Workers pass ``require_redis``: they keep each host's rate together, so Redis away is an
+    outage to wait out (each check raises BrokerUnavailable), never a reason to go alone.
+    Anything else (``--local``, a command) uses Redis when it answers, and otherwise keeps
+    the rules in this process: being without a broker is no reason to be impolite.
+    """
+    redis = _redis(settings) if require_redis else _answering_redis(settings)
+    return Politeness(redis=redis, user_agent=settings.user_agent, default_rate=settings.host_rate)
+
+
+def _redis(settings: Settings) -> Redis:
+    # Timeouts, so that a Redis that has gone silent is an outage to wait out, not a fetch
+    # hanging until its time limit.
+    return Redis.from_url(
+        settings.broker_url,
+        socket_timeout=10,
+        socket_connect_timeout=5,
+        health_check_interval=30,
+    )
+
+
+def _answering_redis(settings: Settings) -> Redis | None:
+    try:
+        redis = _redis(settings)
+        redis.ping()
+    except (RedisError, ValueError) as error:  # ValueError: a broker URL that is not Redis's
+        logger.info("Redis does not answer (%s): rate limits and robots.txt kept in-process", error)
+        return None
+    return redis

@@ -9,14 +9,21 @@ exponentially longer after errors, within bounds.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 
 import httpx
 
-from pipeline.errors import MalformedFeed, NewsflowError, Throttled
-from pipeline.feeds.parse import discover_feeds, parse_feed, sitemaps_from_robots
-from pipeline.fetch.download import download, fetch_robots, looks_like_html
+from pipeline.errors import MalformedFeed, NewsflowError
+from pipeline.feeds import discover_feeds, parse_feed, sitemaps_from_robots
+from pipeline.fetch.download import (
+    Download,
+    asked_extensions,
+    download,
+    fetch_robots,
+    looks_like_html,
+)
 from pipeline.fetch.politeness import Politeness
 from pipeline.models import FeedEntry
 from pipeline.settings import Settings
@@ -50,17 +57,20 @@ def fetch_feed(
     etag: str | None = None,
     last_modified: str | None = None,
     politeness: Politeness | None = None,
+    asked: bool = False,
 ) -> FetchedFeed:
     """Fetch and parse a feed or sitemap, conditionally; follow a sitemap index's children.
 
-    With ``politeness`` the children keep to robots.txt and the host's rate too.
+    With ``politeness`` the children keep to robots.txt and the host's rate too. ``asked``
+    says the caller has asked politeness about ``url`` itself, so the client does not again.
     """
     headers = {}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    got = download(url, settings, client, headers=headers)
+    extensions = asked_extensions(url) if asked else None
+    got = download(url, settings, client, headers=headers, extensions=extensions)
     if got.status_code == 304:
         return FetchedFeed(True, None, (), etag, last_modified)
     parsed = parse_feed(got.content, url=got.url, content_type=got.content_type)
@@ -97,8 +107,12 @@ class _Follow:
                 return
             self.budget -= 1
             try:
-                self._wait_turn(url)
-                child = download(url, self.settings, self.client)
+                # Children come in one poll task: a short wait for the host's next slot is
+                # cheaper than rescheduling the whole walk; past the deadline the rest waits
+                # for the next poll.
+                child = polite_download(
+                    url, self.settings, self.client, self.politeness, deadline=self.deadline
+                )
                 parsed = parse_feed(child.content, url=child.url, content_type=child.content_type)
             except NewsflowError as error:
                 logger.warning("sitemap %s skipped: %s", url, error)
@@ -106,25 +120,27 @@ class _Follow:
             entries.extend(parsed.entries)
             self.sitemaps(parsed.sitemaps, entries, depth=depth + 1)
 
-    def _robots(self, url: str) -> str:
-        return fetch_robots(url, self.settings, self.client)
 
-    def _wait_turn(self, url: str) -> None:
-        # Children come in one poll task: a short wait for the host's next slot is cheaper
-        # than rescheduling the whole walk; past the deadline the rest waits for next poll.
-        if self.politeness is None:
-            return
-        reserved: float | None = None
-        while True:
-            try:
-                self.politeness.check(url, rate=None, robots_text=self._robots, reserved=reserved)
-                return
-            except Throttled as throttled:
-                pause = throttled.retry_after or 1.0
-                if time.monotonic() + pause > self.deadline:
-                    raise
-                time.sleep(pause)
-                reserved = throttled.slot
+def polite_download(
+    url: str,
+    settings: Settings,
+    client: httpx.Client,
+    politeness: Politeness | None,
+    *,
+    deadline: float | None = None,
+) -> Download:
+    """:func:`download`, after robots.txt and the host's turn when there is ``politeness``
+    to keep: slept for in this process, unless it comes after ``deadline`` (a
+    ``time.monotonic()`` moment), when Throttled is raised."""
+    if politeness is None:
+        return download(url, settings, client)
+    politeness.check(
+        url,
+        rate=None,
+        robots_text=lambda robots: fetch_robots(robots, settings, client),
+        patience=math.inf if deadline is None else deadline - time.monotonic(),
+    )
+    return download(url, settings, client, extensions=asked_extensions(url))
 
 
 def _unique(entries: list[FeedEntry]) -> list[FeedEntry]:
@@ -138,11 +154,14 @@ def _unique(entries: list[FeedEntry]) -> list[FeedEntry]:
     return unique
 
 
-def discover(url: str, settings: Settings, client: httpx.Client) -> list[str]:
+def discover(
+    url: str, settings: Settings, client: httpx.Client, *, politeness: Politeness | None = None
+) -> list[str]:
     """The feeds and sitemaps behind ``url``: itself if it is one; for a web page, the feeds
     it links (``<link rel="alternate">``), the sitemaps its robots.txt names, and
-    ``/sitemap.xml`` when that exists."""
-    got = download(url, settings, client)
+    ``/sitemap.xml`` when that exists. With ``politeness``, each page waits for robots.txt
+    and its host's turn."""
+    got = polite_download(url, settings, client, politeness)
     text = got.content.decode("utf-8", errors="replace")
     if not looks_like_html(text[:8192]) or "<rss" in text[:2048] or "<feed" in text[:2048]:
         try:
@@ -158,7 +177,7 @@ def discover(url: str, settings: Settings, client: httpx.Client) -> list[str]:
     if not any("sitemap" in candidate for candidate in found):
         fallback = absolute_url(root, "/sitemap.xml") or root
         try:
-            sitemap = download(fallback, settings, client)
+            sitemap = polite_download(fallback, settings, client, politeness)
             parse_feed(sitemap.content, url=sitemap.url, content_type=sitemap.content_type)
             found.append(sitemap.url)
         except NewsflowError:

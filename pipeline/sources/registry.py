@@ -1,4 +1,4 @@
-"""Sources: adding them (with discovery), polling them, and keeping their state.
+"""Sources: adding them (with discovery, or as listed), polling them, and keeping their state.
 
 ``poll_source`` is what the scheduler runs for a due source. It never raises for the
 source's sake: a failing source is recorded (errors in a row, last error, a later next poll)
@@ -11,11 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import httpx
-
 from pipeline.errors import NewsflowError, NoFeedFound, Throttled
-from pipeline.fetch.download import fetch_robots
-from pipeline.fetch.politeness import Politeness
+from pipeline.fetch.fetcher import Fetcher
 from pipeline.models import FeedEntry
 from pipeline.settings import Settings
 from pipeline.sources.polling import discover, fetch_feed, next_interval
@@ -47,7 +44,7 @@ class NewItem:
 def add_sources(
     url: str,
     settings: Settings,
-    client: httpx.Client,
+    fetcher: Fetcher,
     *,
     interval: int,
     name: str | None = None,
@@ -57,12 +54,27 @@ def add_sources(
 
     Returns (id, url, created) for each.
     """
-    found = discover(url, settings, client)
+    found = discover(url, settings, fetcher.client, politeness=fetcher.politeness)
     if not found:
         raise NoFeedFound(f"{url} is no feed or sitemap and links to none")
+    return register_sources(found, settings, interval=interval, name=name, rate=rate)
+
+
+def register_sources(
+    urls: list[str],
+    settings: Settings,
+    *,
+    interval: int,
+    name: str | None = None,
+    rate: float | None = None,
+) -> list[tuple[int, str, bool]]:
+    """Add each of ``urls`` as a source, as it is (no discovery), in one transaction.
+
+    A URL already there is kept as it was. Returns (id, url, created) for each.
+    """
     added = []
     with session_scope(settings) as session:
-        for feed_url in found:
+        for feed_url in urls:
             source, created = add_source(
                 session, url=feed_url, name=name, interval=interval, rate=rate
             )
@@ -74,13 +86,15 @@ def add_sources(
 def poll_source(
     source_id: int,
     settings: Settings,
-    client: httpx.Client,
+    fetcher: Fetcher,
     *,
     enqueue: Callable[[list[NewItem]], None],
-    politeness: Politeness | None = None,
     reserved: float | None = None,
 ) -> list[NewItem]:
     """Poll one source now, hand its never-seen items to ``enqueue``, record the outcome.
+
+    The feed and a sitemap index's children keep to robots.txt and their host's rate, the
+    source's own ``rate`` first among them; ``reserved`` is the slot a Throttled handed out.
 
     The items are marked seen in the same transaction that ``enqueue`` runs in, so an item
     is never marked seen without having been sent on: if sending fails, nothing is marked
@@ -97,12 +111,15 @@ def poll_source(
         base, current, errors = source.base_interval, source.interval, source.errors_in_row
     now = datetime.now(UTC)
     try:
-        if politeness is not None:
-            politeness.check(
-                url, rate=rate, robots_text=robots_reader(settings, client), reserved=reserved
-            )
+        fetcher.check(url, rate=rate, reserved=reserved)
         outcome = fetch_feed(
-            url, settings, client, etag=etag, last_modified=last_modified, politeness=politeness
+            url,
+            settings,
+            fetcher.client,
+            etag=etag,
+            last_modified=last_modified,
+            politeness=fetcher.politeness,
+            asked=True,
         )
     except Throttled:
         raise  # not a failure: the caller polls again when the host is free
@@ -160,10 +177,6 @@ def _record_poll_failure(
         source.interval = interval
         source.next_poll_at = now + timedelta(seconds=interval)
         record_failure(session, stage="poll", item=url, error=error, attempts=source.errors_in_row)
-
-
-def robots_reader(settings: Settings, client: httpx.Client) -> Callable[[str], str]:
-    return lambda robots_url: fetch_robots(robots_url, settings, client)
 
 
 # A dispatched poll pushes its source's next poll this far out, so that the next dispatch

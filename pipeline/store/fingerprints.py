@@ -20,10 +20,11 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import numpy as np
-from datasketch import MinHash
+if TYPE_CHECKING:
+    import numpy as np
 
 # Five-word shingles: long enough that two stories on one event, sharing names, figures and a
 # quote, share few of them; short enough that an edited word spoils only five.
@@ -92,6 +93,10 @@ def fingerprint(body: str) -> Fingerprint:
     digest = _digest(tokens)
     if len(grams) < MIN_WORDS - SHINGLE + 1:
         return Fingerprint(digest, (), grams)
+    # Imported here: datasketch brings numpy and scipy, a second's start for every command that
+    # only reads the store.
+    from datasketch import MinHash
+
     signature = MinHash(num_perm=PERMUTATIONS, seed=_SEED)
     signature.update_batch([gram.encode() for gram in grams])
     return Fingerprint(digest, band_keys(signature.hashvalues), grams)

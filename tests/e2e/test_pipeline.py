@@ -15,6 +15,7 @@ from pipeline.store.db import session_scope
 from pipeline.store.tables import ArticleRow, Failure
 from tests.conftest import ROOT, SAMPLES, wait_until
 from tests.httpserver import LocalServer, Reply
+from workers.cli.results import settled
 
 ARTICLE_HTML = """<!doctype html><html lang="en"><head><title>{title}</title></head>
 <body><nav><a href="/">Home</a> <a href="/world">World</a></nav><article><h1>{title}</h1>
@@ -104,10 +105,10 @@ def test_transient_errors_are_retried_and_permanent_ones_recorded_once(
     start_worker()
     results = {url: article_chain(url).apply_async() for url in (flaky, gone, busy)}
 
-    def settled() -> bool:
-        return all(_settled(result) for result in results.values())
+    def all_settled() -> bool:
+        return all(settled(result) for result in results.values())
 
-    wait_until(settled, timeout=90, interval=0.2)
+    wait_until(all_settled, timeout=90, interval=0.2)
     assert results[flaky].successful()
     assert results[busy].successful()
     assert http_server.count("/flaky") == 3
@@ -134,22 +135,11 @@ def test_retries_give_up_after_the_configured_maximum(
     down = http_server.route("/down", Reply(500, b"boom"))
     start_worker()
     result = article_chain(down).apply_async()
-    wait_until(lambda: _settled(result), timeout=60, interval=0.2)
+    wait_until(lambda: settled(result), timeout=60, interval=0.2)
     assert http_server.count("/down") == 4  # the first try and NEWSFLOW_MAX_RETRIES=3 retries
     with session_scope(settings) as session:
         failure = session.exec(select(Failure)).one()
     assert (failure.reason, failure.attempts, failure.retryable) == ("http_500", 4, True)
-
-
-def _settled(last: Any) -> bool:
-    if last.ready():
-        return True
-    node = last.parent
-    while node is not None:
-        if node.failed():
-            return True
-        node = node.parent
-    return False
 
 
 def test_ingest_wait_reports_the_recorded_reason_of_a_failure(

@@ -1,9 +1,9 @@
 """Nothing lost, nothing duplicated: real workers killed, a real Redis restarted, a real
-PostgreSQL cut off, and failures replayed. Every wait is bounded."""
+PostgreSQL cut off. Every wait is bounded. Failures replayed, and the limits on one task, are in
+``test_replays.py``."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -17,51 +17,15 @@ from typing import Any
 import pytest
 import redis as redis_client
 from sqlalchemy.engine import make_url
-from sqlmodel import col, func, select
+from sqlmodel import func, select
 
 from pipeline.settings import Settings, get_settings
 from pipeline.store.db import dispose_engines, prepare_database, session_scope
-from pipeline.store.tables import ArticleRow, Failure, RawPage
+from pipeline.store.tables import Failure, RawPage
 from tests.conftest import ROOT, RedisServer, WorkerProcess, newsflow, wait_until
-from tests.e2e.test_pipeline import ARTICLE_HTML
+from tests.e2e.stories import counts, send_all, serve_stories, stored_urls, story, worker_hostname
 from tests.httpserver import LocalServer, Reply
 from tests.tcpproxy import TcpProxy
-
-HTML = {"Content-Type": "text/html; charset=utf-8"}
-WORDS = ["amber", "birch", "cedar", "delta", "ember", "fjord", "glade", "harbor", "island"]
-
-
-def story(index: int) -> bytes:
-    """A distinct article for each index: its own title and its own opening sentence."""
-    words = " ".join(WORDS[(index + step) % len(WORDS)] for step in range(5))
-    return ARTICLE_HTML.format(
-        title=f"Story number {index} about {words}",
-        sentence=f"Report {index}: the {words} project reached stage {index % 7} this week.",
-    ).encode()
-
-
-def serve_stories(server: LocalServer, count: int, delay: float = 0.0) -> list[str]:
-    return [
-        server.route(f"/story/{index}", Reply(200, story(index), HTML, delay=delay))
-        for index in range(count)
-    ]
-
-
-def counts(settings: Settings) -> tuple[int, int, int]:
-    """(articles, distinct canonical URLs, open failures) in the store."""
-    with session_scope(settings) as session:
-        articles = session.exec(select(func.count()).select_from(ArticleRow)).one()
-        distinct = session.exec(select(func.count(func.distinct(ArticleRow.url)))).one()
-        failures = session.exec(
-            select(func.count()).select_from(Failure).where(col(Failure.resolved).is_(False))
-        ).one()
-    return articles, distinct, failures
-
-
-def stored_urls(settings: Settings) -> list[str]:
-    with session_scope(settings) as session:
-        return sorted(url or "" for url in session.exec(select(ArticleRow.url)))
-
 
 QUEUES = ("fetch", "clean", "extract", "store")
 
@@ -87,25 +51,6 @@ def wait_settled(
         state["unacked_mutex_ttl"] = broker.ttl("unacked_mutex")
         logs = "\n".join(worker.log()[-4000:] for worker in workers)
         pytest.fail(f"not settled: {counts(settings)} stored, broker {state}\n{logs}")
-
-
-def send_all(urls: list[str]) -> None:
-    from workers.tasks import article_chain
-
-    for url in urls:
-        article_chain(url).apply_async()
-
-
-def worker_hostname(celery_app: Any, worker: WorkerProcess) -> str:
-    """The name a started worker answers to, found by its process id."""
-
-    def named() -> str | None:
-        stats = celery_app.control.inspect(timeout=2.0).stats() or {}
-        return next(
-            (name for name, info in stats.items() if info["pid"] == worker.process.pid), None
-        )
-
-    return str(wait_until(named, timeout=30, interval=0.5))
 
 
 # --- a worker killed mid-run -------------------------------------------------------------------
@@ -302,161 +247,3 @@ def test_store_tasks_wait_for_postgresql_to_return(
     assert "database_unavailable" in worker.log() or "unavailable" in worker.log()
     proxy.close()
     dispose_engines()
-
-
-# --- dead letters ------------------------------------------------------------------------------
-
-
-def test_a_page_that_failed_with_500_is_listed_and_stored_by_failures_retry(
-    start_worker: Callable[..., WorkerProcess],
-    celery_app: Any,
-    settings: Settings,
-    http_server: LocalServer,
-) -> None:
-    start_worker()
-    broken = http_server.route("/down", Reply(500, b"oops"))
-    ingested = newsflow("ingest", broken, "--wait", "--timeout", "60")
-    assert ingested.returncode == 1
-    listed = newsflow("failures", "list", "--json")
-    assert listed.returncode == 0, listed.stderr
-    [failure] = json.loads(listed.stdout)
-    assert (failure["stage"], failure["item"], failure["reason"]) == ("fetch", broken, "http_500")
-    assert failure["attempts"] == 1 + int(os.environ["NEWSFLOW_MAX_RETRIES"])
-    assert failure["retryable"] is True and failure["first_seen"] <= failure["last_seen"]
-    assert newsflow("failures", "list", "--stage", "store", "--json").stdout.strip() == "[]"
-
-    http_server.route("/down", Reply(200, story(1), HTML))  # the server is fixed
-    retried = newsflow("failures", "retry", "--wait", "--timeout", "60")
-    assert retried.returncode == 0, retried.stdout + retried.stderr
-    assert "replayed 1 failure" in retried.stdout
-    assert stored_urls(settings) == [broken]
-    assert json.loads(newsflow("failures", "list", "--json").stdout) == []
-    [resolved] = json.loads(newsflow("failures", "list", "--all", "--json").stdout)
-    assert resolved["resolved"] is True and resolved["replays"] == 1
-
-
-def test_a_later_stage_is_replayed_from_the_stored_page_without_refetching(
-    start_worker: Callable[..., WorkerProcess],
-    celery_app: Any,
-    settings: Settings,
-    http_server: LocalServer,
-) -> None:
-    from pipeline import stages
-    from pipeline.errors import TimeLimit
-
-    url = http_server.route("/slow-to-parse", Reply(200, story(2), HTML))
-    ref = stages.fetch_stage(url, settings)
-    # As if clean had been killed by its time limit on this page.
-    stages.record_failure(
-        settings,
-        stage="clean",
-        item=stages.page_item(ref.page_id),
-        error=TimeLimit("clean took too long"),
-        page_id=ref.page_id,
-        payload=stages.page_payload(ref),
-    )
-    start_worker()
-    [failure] = json.loads(newsflow("failures", "list", "--stage", "clean", "--json").stdout)
-    retried = newsflow("failures", "retry", "--id", str(failure["id"]), "--wait", "--timeout", "60")
-    assert retried.returncode == 0, retried.stdout + retried.stderr
-    assert stored_urls(settings) == [url]
-    assert http_server.count("/slow-to-parse") == 1  # fetched once, before the failure
-
-
-# --- limits on one task ------------------------------------------------------------------------
-
-
-def test_a_page_over_the_parse_time_limit_is_recorded_and_the_worker_goes_on(
-    start_worker: Callable[..., WorkerProcess],
-    celery_app: Any,
-    settings: Settings,
-    http_server: LocalServer,
-) -> None:
-    paragraph = "<p>" + "The committee reviewed every clause of the long report again. " * 30
-    huge = "<html><body><article>" + (paragraph + "</p>") * 4000 + "</article></body></html>"
-    worker = start_worker(
-        extra_env={"NEWSFLOW_PARSE_TIME_LIMIT": "1", "NEWSFLOW_MAX_BYTES": str(20 << 20)}
-    )
-    slow = http_server.route("/huge", Reply(200, huge.encode(), HTML))
-    good = http_server.route("/fine", Reply(200, story(3), HTML))
-    newsflow("ingest", slow, "--wait", "--timeout", "90")
-    with session_scope(settings) as session:
-        [failure] = session.exec(select(Failure)).all()
-    assert (failure.stage, failure.reason) in {("clean", "time_limit"), ("extract", "time_limit")}
-    assert worker.alive()
-    assert newsflow("ingest", good, "--wait", "--timeout", "60").returncode == 0
-    assert stored_urls(settings) == [good]
-
-
-def test_a_task_whose_process_dies_every_time_is_recorded_as_worker_lost(
-    start_worker: Callable[..., WorkerProcess],
-    celery_app: Any,
-    settings: Settings,
-    http_server: LocalServer,
-) -> None:
-    worker = start_worker(
-        "--queues", "fetch", "--pool", "prefork", extra_env={"NEWSFLOW_MAX_RETRIES": "1"}
-    )
-    slow = http_server.route("/slow", Reply(200, story(4), HTML, delay=10.0))
-    send_all([slow])
-    hostname = worker_hostname(celery_app, worker)
-    killed: set[int] = set()
-
-    def running() -> int | None:
-        active = (celery_app.control.inspect([hostname], timeout=1.0).active() or {}).get(
-            hostname, []
-        )
-        pids = [task["worker_pid"] for task in active if task["name"] == "newsflow.fetch"]
-        return next((pid for pid in pids if pid not in killed), None)
-
-    for attempt in range(1, 3):
-        # Kill the pool process while it waits for the page, as the OOM killer would.
-        wait_until(lambda tries=attempt: http_server.count("/slow") >= tries, timeout=30)
-        pid = wait_until(running, timeout=30, interval=0.2)
-        os.kill(pid, signal.SIGKILL)
-        killed.add(pid)
-
-    def recorded() -> Failure | None:
-        with session_scope(settings) as session:
-            return session.exec(select(Failure)).first()
-
-    failure = wait_until(recorded, timeout=60, interval=0.3)
-    assert (failure.stage, failure.item, failure.reason) == ("fetch", slow, "worker_lost")
-    assert failure.attempts == 2  # NEWSFLOW_MAX_RETRIES=1
-    assert failure.payload and failure.payload["source"] == slow
-    assert worker.alive()
-
-
-def test_reconcile_sends_on_a_page_whose_chain_was_lost_once_only(
-    start_worker: Callable[..., WorkerProcess],
-    celery_app: Any,
-    settings: Settings,
-    http_server: LocalServer,
-) -> None:
-    from pipeline import stages
-    from pipeline.errors import EmptyDocument
-
-    stopped = http_server.route("/stopped", Reply(200, story(5), HTML))
-    finished = http_server.route("/finished", Reply(200, story(6), HTML))
-    failed = http_server.route(
-        "/failed", Reply(200, b"<html><body><nav>x</nav></body></html>", HTML)
-    )
-    # As if the broker had lost the clean message after the fetch: a page and nothing else.
-    stages.fetch_stage(stopped, settings)
-    stages.run_local(finished, settings)
-    with pytest.raises(EmptyDocument):
-        stages.run_local(failed, settings)  # recorded as a failure
-    start_worker()
-
-    swept = newsflow("reconcile", "--older-than", "0")
-    assert "sent on 1 unfinished page" in swept.stdout, swept.stdout + swept.stderr
-    wait_until(lambda: stopped in stored_urls(settings), timeout=60)
-    assert newsflow("reconcile", "--older-than", "0").stdout.strip().startswith("sent on 0")
-    assert sorted(stored_urls(settings)) == sorted([stopped, finished])
-    assert http_server.count("/stopped") == 1  # sent on from its stored page, not refetched
-    [lost] = [
-        row
-        for row in json.loads(newsflow("failures", "list", "--all", "--json").stdout)
-        if row["reason"] == "message_lost"
-    ]
-    assert lost["resolved"] and lost["stage"] == "clean"

@@ -1,7 +1,8 @@
-"""Replaying recorded failures: each goes back into the queues where it stopped.
+"""Retrying recorded failures (``newsflow failures retry``): each item goes back into the
+queues where it stopped.
 
 A failed fetch is fetched again, with the feed entry it came with. A page that failed later
-(clean, extract or store) starts again from its stored raw page, so a replay never asks the
+(clean, extract or store) starts again from its stored raw page, so a retry never asks the
 origin twice for bytes newsflow already has.
 """
 
@@ -20,7 +21,7 @@ from pipeline.store.tables import Failure
 from .tasks import article_chain, page_chain
 
 
-def replay_chain(failure: Failure, settings: Settings) -> Any:
+def retry_chain(failure: Failure, settings: Settings) -> Any:
     """The chain of tasks that sends ``failure``'s item through again."""
     payload = failure.payload or {}
     if failure.stage == "fetch":
@@ -49,14 +50,14 @@ def _page_ref(failure: Failure, payload: dict[str, Any], settings: Settings) -> 
         )
 
 
-def replay(failure: Failure, settings: Settings) -> Any:
+def retry_failures(failure: Failure, settings: Settings) -> Any:
     """Send the item through again and mark the failure resolved (reopened if it fails again).
 
     Returns the AsyncResult of the chain's last task.
     """
-    chain = replay_chain(failure, settings)
+    chain = retry_chain(failure, settings)
     assert failure.id is not None
-    # Marked first: a replay that fails at once must find the record resolved, to reopen it.
+    # Marked first: a retry that fails at once must find the record resolved, to reopen it.
     with session_scope(settings) as session:
         mark_replayed(session, failure_id=failure.id)
     try:

@@ -1,25 +1,26 @@
 """``newsflow bench extract``: newsflow beside trafilatura on every development corpus.
 
 Both extractors run on the same decoded pages, in turn page by page, and every figure is
-shown for the tuning part and the validation part of each corpus apart (:mod:`pipeline.corpora`):
+shown for the tuning part and the validation part of each corpus apart (:mod:`bench.corpora`):
 a rule that helps on tuning pages only is overfitted.
 """
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from pipeline import evaluation
-from pipeline.corpora import PARTS, CorpusPage, load_corpus
+from bench import evaluation
+from bench.corpora import CORPORA, PARTS, CorpusPage, load_corpus
 
 
 @dataclass(frozen=True)
@@ -192,8 +193,6 @@ def corpus_folders(root: Path, names: list[str] | None) -> list[Path]:
     """The corpus folders to run: ``root`` itself when it is one, else its named children."""
     if (root / "ground-truth.json").is_file() or (root / "manifest.jsonl").is_file():
         return [root]
-    from pipeline.corpora import CORPORA
-
     wanted = names or list(CORPORA)
     unknown = [name for name in wanted if not (root / name).is_dir()]
     if unknown:
@@ -325,3 +324,25 @@ def _print_worst(
     for score, key, what in sorted(ranked)[:count]:
         table.add_row(key[:40], f"{score:.3f}", what)
     console.print(table)
+
+
+# -- what a run leaves behind ------------------------------------------------------------------
+
+
+def write_bodies(found: dict[str, Predictions], path: Path) -> None:
+    """newsflow's bodies as ``{key: {"articleBody": ...}}``, the shape the body corpus's own
+    scorer reads, so a run can be scored by it too."""
+    bodies = {
+        key: {"articleBody": prediction.body}
+        for predictions in found.values()
+        for key, prediction in predictions["newsflow"].items()
+    }
+    path.write_text(json.dumps(bodies, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def append_record(path: Path, command: str, text: str) -> None:
+    """Append a run's output, dated and with the command that made it, to a Markdown file:
+    figures are only comparable with the command and the day beside them."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+    with path.open("a", encoding="utf-8") as file:
+        file.write(f"\n## {stamp}: `{command}`\n\n```\n{text.rstrip()}\n```\n")

@@ -1,0 +1,229 @@
+"""The two ways the benchmark runs the same URLs: Celery workers, and ``run_local``.
+
+- ``celery``: a real ``newsflow worker`` subprocess; the chains are enqueued at once and their
+  results read back from the result backend, so an item's latency ends at the ``date_done`` of
+  its last task.
+- ``local``: ``pipeline.stages.run_local`` one URL after the other in this process.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.report import RunResult, summarize
+from bench.services import (
+    count_rows,
+    dispose_engines,
+    log,
+    prepared_settings,
+    stop,
+    use_environment,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RESULT_TIMEOUT = 600.0  # seconds to wait for all the celery results
+POLL_INTERVAL = 0.05
+WORKER_READY_TIMEOUT = 90.0
+WORKER_STOP_TIMEOUT = 30.0
+
+
+def _celery() -> tuple[Any, Callable[[str], Any]]:
+    """The Celery app and the chain of one article: the bench's one use of ``workers``.
+
+    Imported only once the environment points at the bench's broker and store, since the app's
+    configuration comes from the settings.
+    """
+    from pipeline.settings import get_settings
+    from workers.app import create_app
+    from workers.tasks import article_chain
+
+    return create_app(get_settings()), article_chain
+
+
+def _parse_date(value: Any) -> float | None:
+    if isinstance(value, datetime):
+        when = value
+    elif isinstance(value, str):
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp()
+
+
+def _wait_for_worker(
+    app: Any, hostname: str, worker: subprocess.Popen[Any], log_path: Path
+) -> None:
+    deadline = time.monotonic() + WORKER_READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise RuntimeError(
+                f"the worker exited with code {worker.returncode}:\n{_tail(log_path)}"
+            )
+        try:
+            if app.control.ping(destination=[hostname], timeout=0.5):
+                return
+        except Exception as error:  # the broker connection may still be settling
+            log(f"ping: {type(error).__name__}: {error}")
+            time.sleep(0.5)
+    raise RuntimeError(
+        f"the worker did not answer ping within {WORKER_READY_TIMEOUT:g}s:\n{_tail(log_path)}"
+    )
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no worker log)"
+
+
+def run_celery(urls: list[str], broker_url: str, concurrency: int) -> RunResult:
+    """``urls`` through a worker subprocess of ``concurrency`` processes, in a fresh store."""
+    with tempfile.TemporaryDirectory(prefix="newsflow-bench-celery-") as tmp:
+        data_dir = Path(tmp) / "data"
+        env_values = use_environment(broker_url, data_dir)
+        settings = prepared_settings()
+
+        app, article_chain = _celery()
+
+        hostname = f"bench-{os.getpid()}@{socket.gethostname()}"
+        log_path = Path(tmp) / "worker.log"
+        command = [
+            sys.executable,
+            "-m",
+            "workers.cli",
+            "worker",
+            "--concurrency",
+            str(concurrency),
+            "--hostname",
+            hostname,
+            "--loglevel",
+            "warning",
+        ]
+        log(f"celery: starting a worker with {concurrency} process(es)")
+        with open(log_path, "wb") as worker_log:
+            worker = subprocess.Popen(
+                command,
+                cwd=REPO_ROOT,
+                env={**os.environ, **env_values, "PYTHONUNBUFFERED": "1"},
+                stdout=worker_log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            _wait_for_worker(app, hostname, worker, log_path)
+            log(f"celery: worker ready; enqueueing {len(urls)} chains")
+            result = _drive_celery(app, article_chain, urls)
+        finally:
+            log("celery: stopping the worker")
+            stop(worker, timeout=WORKER_STOP_TIMEOUT)
+        stored, failed, wall, latencies, errors = result
+        if errors:
+            log(f"celery: worker log tail:\n{_tail(log_path, 10)}")
+        rows = count_rows(settings)
+        dispose_engines()  # release the SQLite file before its folder is removed
+        return summarize(
+            "celery", len(urls), stored, failed, wall, latencies, rows, concurrency, errors
+        )
+
+
+def _drive_celery(
+    app: Any, article_chain: Callable[[str], Any], urls: list[str]
+) -> tuple[int, int, float, list[float], list[str]]:
+    backend = app.backend
+    enqueued: list[float] = []
+    chains: list[list[str]] = []  # per item: task ids from the last (store) back to fetch
+    start = time.time()
+    for url in urls:
+        enqueued.append(time.time())
+        last = article_chain(url).apply_async()
+        ids = []
+        node = last
+        while node is not None:
+            ids.append(node.id)
+            node = node.parent
+        chains.append(ids)
+    enqueue_s = time.time() - start
+    log(f"celery: enqueued in {enqueue_s:.2f}s; waiting for results")
+
+    finished: dict[int, tuple[str, float, str]] = {}  # item -> (state, completed at, detail)
+    deadline = time.monotonic() + RESULT_TIMEOUT
+    while len(finished) < len(urls) and time.monotonic() < deadline:
+        pending = [index for index in range(len(urls)) if index not in finished]
+        keys = [backend.get_key_for_task(task_id) for index in pending for task_id in chains[index]]
+        values = iter(backend.mget(keys))
+        now = time.time()
+        for index in pending:
+            metas = []
+            for _ in chains[index]:
+                value = next(values)
+                metas.append(backend.decode_result(value) if value else {"status": "PENDING"})
+            last = metas[0]
+            if last["status"] == "SUCCESS":
+                finished[index] = ("SUCCESS", _parse_date(last.get("date_done")) or now, "")
+                continue
+            for meta in metas:
+                if meta["status"] == "FAILURE":
+                    error = meta.get("result")
+                    detail = (
+                        f"{error.get('exc_type')}: {error.get('exc_message')}"
+                        if isinstance(error, dict)
+                        else str(error)
+                    )
+                    finished[index] = ("FAILURE", _parse_date(meta.get("date_done")) or now, detail)
+                    break
+        if len(finished) < len(urls):
+            time.sleep(POLL_INTERVAL)
+    if len(finished) < len(urls):
+        log(f"celery: {len(urls) - len(finished)} item(s) unfinished after {RESULT_TIMEOUT:g}s")
+
+    stored = sum(state == "SUCCESS" for state, _, _ in finished.values())
+    failed = sum(state == "FAILURE" for state, _, _ in finished.values())
+    errors = [f"{urls[i]}: {detail}" for i, (state, _, detail) in finished.items() if detail]
+    latencies = [done - enqueued[i] for i, (_, done, _) in finished.items()]
+    last_done = max((done for _, done, _ in finished.values()), default=time.time())
+    wall = (last_done if len(finished) == len(urls) else time.time()) - start
+    return stored, failed, wall, latencies, errors
+
+
+def run_local(urls: list[str], broker_url: str) -> RunResult:
+    """``urls`` one after the other in this process, in a fresh store."""
+    from pipeline import stages
+    from pipeline.fetch.fetcher import make_fetcher
+
+    with tempfile.TemporaryDirectory(prefix="newsflow-bench-local-") as tmp:
+        use_environment(broker_url, Path(tmp) / "data")
+        settings = prepared_settings()
+        log(f"local: running {len(urls)} items in this process")
+        latencies: list[float] = []
+        errors: list[str] = []
+        stored = failed = 0
+        with make_fetcher(settings) as fetcher:  # one polite fetcher, as each worker process has
+            start = time.perf_counter()
+            for url in urls:
+                began = time.perf_counter()
+                try:
+                    stages.run_local(url, settings, fetcher=fetcher)
+                    stored += 1
+                except Exception as error:  # recorded by run_local; keep going
+                    failed += 1
+                    errors.append(f"{url}: {type(error).__name__}: {error}")
+                latencies.append(time.perf_counter() - began)
+            wall = time.perf_counter() - start
+        rows = count_rows(settings)
+        dispose_engines()  # release the SQLite file before its folder is removed
+        return summarize("local", len(urls), stored, failed, wall, latencies, rows, 1, errors)

@@ -1,0 +1,134 @@
+"""``newsflow ingest``: items sent through the four stages, by the workers or in this process."""
+
+import sys
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from .console import console, error_exit, progress_bar, settings_with_database
+from .results import IngestResult, WaitTimeout, print_ingest_results
+
+if TYPE_CHECKING:
+    from pipeline.settings import Settings
+
+DOCUMENT_SUFFIXES = {".html", ".htm", ".xhtml", ".shtml", ".txt", ".text"}
+
+
+def ingest(
+    sources: Annotated[
+        list[str], typer.Argument(help="URLs, files or folders; '-' reads URLs from stdin.")
+    ],
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Show progress until every item is stored or failed.")
+    ] = False,
+    local: Annotated[
+        bool, typer.Option("--local", help="Run the four stages in this process, with no broker.")
+    ] = False,
+    timeout: WaitTimeout = None,
+) -> None:
+    """Send articles through the pipeline."""
+
+    items = expand_sources(sources)
+    if not items:
+        raise error_exit("nothing to ingest")
+    settings = settings_with_database()
+    results = (
+        ingest_locally(items, settings)
+        if local
+        else ingest_queued(items, settings, wait=wait, timeout=timeout)
+    )
+    if results is None:
+        return
+    print_ingest_results(results)
+    if any(result.status != "stored" for result in results):
+        raise typer.Exit(1)
+
+
+def expand_sources(arguments: list[str]) -> list[str]:
+    """URLs and paths as given; a folder stands for its files, ``-`` for URLs read from stdin."""
+    from pipeline.sources.opml import url_lines
+
+    sources: list[str] = []
+    for argument in arguments:
+        if argument == "-":
+            sources.extend(url_lines(sys.stdin))
+        elif "://" not in argument and Path(argument).is_dir():
+            folder = Path(argument)
+            # Only documents: a folder of saved pages often holds a README or a licence too.
+            sources.extend(
+                str(path.resolve())
+                for path in sorted(folder.rglob("*"))
+                if path.is_file()
+                and path.suffix.lower() in DOCUMENT_SUFFIXES
+                and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+            )
+        elif "://" not in argument and Path(argument).exists():
+            sources.append(str(Path(argument).resolve()))
+        else:
+            sources.append(argument)
+    return sources
+
+
+def ingest_locally(items: list[str], settings: "Settings") -> list[IngestResult]:
+    """The four stages in this process, item after item; a failure is recorded and reported,
+    and the batch goes on."""
+    from pipeline import stages
+    from pipeline.errors import NewsflowError
+    from pipeline.fetch.fetcher import make_fetcher
+
+    results = []
+    # One fetcher for the batch: its rate limits and robots.txt rules hold from one item to
+    # the next, through Redis when it answers and in this process when it does not.
+    with progress_bar() as progress, make_fetcher(settings) as fetcher:
+        task = progress.add_task("local", total=len(items))
+        for source in items:
+            try:
+                stored = stages.run_local(source, settings, fetcher=fetcher)
+                results.append(
+                    IngestResult(source, "stored", stored.canonical_url, stored.article_id)
+                )
+            except NewsflowError as error:
+                results.append(IngestResult(source, "failed", f"{error.reason}: {error}"))
+            # Recorded by run_local: one bad page must not stop the batch.
+            except Exception as error:
+                results.append(
+                    IngestResult(
+                        source, "failed", f"internal_error: {type(error).__name__}: {error}"
+                    )
+                )
+            progress.advance(task)
+    return results
+
+
+def ingest_queued(
+    items: list[str], settings: "Settings", *, wait: bool, timeout: float | None
+) -> list[IngestResult] | None:
+    """Send each item's chain to the workers; with ``wait``, follow them to their end."""
+    from pipeline.errors import BrokerUnavailable
+    from workers.app import create_app
+
+    from .results import wait_for_chains
+    from .sending import send_to_broker
+
+    app = create_app(settings)
+    try:
+        results = send_to_broker(
+            app,
+            settings,
+            {source: partial(send_chain, source) for source in items},
+        )
+    except BrokerUnavailable as error:
+        raise error_exit(f"{error}; start Redis, or use --local") from error
+    if not wait:
+        console.print(f"queued {len(items)} item(s); follow them in Flower or with --wait")
+        return None
+    return wait_for_chains(app, results, settings, label="ingest", timeout=timeout)
+
+
+def send_chain(source: str) -> Any:
+    """Send one item's four stages; the chain's last result."""
+    from workers.tasks import article_chain
+
+    return article_chain(source).apply_async()
