@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint worker beat flower bench bench-extract bench-dedup migration clean
+.PHONY: install run test lint worker beat flower bench bench-extract bench-dedup bench-startup migration clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ bench-extract: $(STAMP) ## body F1 and time per page on article-body-dev, beside
 
 bench-dedup: $(STAMP) ## duplicate lookup time per article at 10k and 100k stored articles
 	$(PY) -m bench.dedup $(BENCH_ARGS)
+
+bench-startup: $(STAMP) ## how long `newsflow --help` takes to start, beside `python -c pass`
+	$(PY) -m bench.startup $(BENCH_ARGS)
 
 migration: $(STAMP) ## a new Alembic revision from the table changes: make migration m="what changed"
 	$(PY) -c "import sys; from alembic import command; from pipeline.settings import get_settings; \

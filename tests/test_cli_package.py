@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +42,31 @@ def test_the_command_line_and_its_help_load_no_celery_stages_or_store() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "Usage: newsflow" in result.stdout
+
+
+def test_listing_articles_loads_the_store_but_no_celery_or_extractor(tmp_path: Path) -> None:
+    """`newsflow articles` reads the database, and nothing else: no broker client, no
+    extraction libraries, not even the MinHash of duplicate detection (numpy, scipy)."""
+    code = (
+        "import sys\n"
+        "from workers.cli import app\n"
+        "try:\n"
+        "    app(['articles'], prog_name='newsflow')\n"
+        "except SystemExit as stop:\n"
+        "    assert stop.code == 0, stop.code\n"
+        "heavy = {'celery', 'kombu', 'billiard', 'trafilatura', 'lxml', 'numpy', 'datasketch'}\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
+        "assert not loaded, loaded\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NEWSFLOW_DATA_DIR": str(tmp_path), "NEWSFLOW_DATABASE_URL": ""},
+    )
+    assert result.returncode == 0, result.stderr
 
 
 def test_waiting_ends_when_every_item_has_settled() -> None:

@@ -55,3 +55,31 @@ def test_ingest_local_of_a_page_robots_txt_disallows_is_recorded_as_blocked(
         ("fetch", page, "blocked", False)
     ]
     assert failures[0].payload == {"source": page, "entry": None, "rate": None}
+
+
+def test_a_command_waits_for_its_hosts_turn_but_not_past_the_longest_wait(
+    settings: Settings, http_server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In one process an early request sleeps for its turn; a turn further away than
+    ``LONGEST_WAIT`` (a host whose slots queued workers have taken) is said, not slept for."""
+    from pipeline.errors import Throttled
+    from pipeline.fetch import fetcher as fetcher_module
+
+    monkeypatch.setenv("NEWSFLOW_BROKER_URL", f"redis://127.0.0.1:{free_port()}/0")
+    get_settings.cache_clear()
+    monkeypatch.setattr(fetcher_module, "LONGEST_WAIT", 0.2)
+    body = b"<html><body><p>A story.</p></body></html>"
+    first, second, third = (
+        http_server.route(f"/story/{n}", Reply(200, body, {"Content-Type": "text/html"}))
+        for n in range(3)
+    )
+    with fetcher_module.make_fetcher(get_settings().model_copy(update={"host_rate": 10.0})) as f:
+        f.fetch(first)
+        f.fetch(second)  # 0.1 s early: slept for, within the longest wait
+    slow = get_settings().model_copy(update={"host_rate": 0.01})  # a turn every 100 s
+    with fetcher_module.make_fetcher(slow) as f:
+        f.fetch(first)
+        with pytest.raises(Throttled) as raised:
+            f.fetch(third)
+    assert raised.value.retry_after is not None and raised.value.retry_after > 90
+    assert http_server.count("/story/1") == 1 and http_server.count("/story/2") == 0

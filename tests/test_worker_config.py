@@ -214,3 +214,34 @@ def test_a_worker_made_by_create_app_reads_its_own_settings_not_the_environment(
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
         log.close()
+
+
+def test_an_app_sent_to_a_spawned_process_keeps_its_settings_and_tasks() -> None:
+    """Where pool processes are spawned rather than forked (macOS), each receives the app
+    pickled: it must arrive with its settings, its task modules and resources of its own."""
+    import pickle
+
+    from workers.app import create_app
+
+    app = create_app(Settings(broker_url="redis://127.0.0.1:1/9"))
+    code = (
+        "import pickle, sys\n"
+        "app = pickle.loads(sys.stdin.buffer.read())\n"
+        "app.loader.import_default_modules()  # what a worker does with the app's includes\n"
+        "from workers.app import resources_of, settings_of\n"
+        "print(settings_of(app).broker_url, type(resources_of(app)).__name__)\n"
+        "print(' '.join(sorted(t for t in app.tasks if t.startswith('newsflow.'))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        input=pickle.dumps(app),
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    settings_line, tasks_line = result.stdout.decode().splitlines()
+    assert settings_line == "redis://127.0.0.1:1/9 Resources"
+    assert {task_name(stage) for stage in [*STAGES, "poll", "dispatch", "reprocess"]} <= set(
+        tasks_line.split()
+    )

@@ -17,6 +17,7 @@ from celery.signals import worker_init, worker_process_init
 
 from pipeline.settings import Settings, get_settings
 from pipeline.store.db import dispose_engines, prepare_database
+from pipeline.store.fingerprints import load_minhash
 
 from .broker import use_for_redis_urls
 from .config import celery_config
@@ -26,12 +27,26 @@ __all__ = ["create_app", "get_app", "resources_of", "settings_of"]
 
 
 class NewsflowCelery(Celery):
-    """A Celery app that keeps the settings it was made with and this process's resources."""
+    """A Celery app that keeps the settings it was made with and this process's resources.
+
+    The settings travel when the app is pickled (a pool process that is spawned rather than
+    forked, as on macOS, receives the app that way); the resources are made anew there.
+    """
 
     settings: Settings
     resources: Resources
 
+    def __init__(self, *args: Any, settings: Settings | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if settings is not None:
+            self.settings = settings
+            self.resources = Resources(settings)
 
+    def __reduce_keys__(self) -> dict[str, Any]:
+        return {**super().__reduce_keys__(), "settings": self.settings}
+
+
+TASK_MODULES = ["workers.tasks", "workers.reprocess"]
 _app: NewsflowCelery | None = None
 _app_lock = threading.Lock()
 
@@ -45,10 +60,10 @@ def create_app(settings: Settings) -> Celery:
     global _app
     # The broker's transport must be mended before the app opens any connection.
     use_for_redis_urls()
-    app = NewsflowCelery("newsflow", set_as_current=False)
+    # The task modules are named as well as imported: an app unpickled in a spawned process
+    # imports them from this list to learn its tasks.
+    app = NewsflowCelery("newsflow", set_as_current=False, include=TASK_MODULES, settings=settings)
     app.config_from_object(celery_config(settings))
-    app.settings = settings
-    app.resources = Resources(settings)
     # Importing the task modules declares their tasks to every app, this one included.
     from . import reprocess, tasks  # noqa: F401
 
@@ -95,6 +110,10 @@ def _check_schema(sender: Any = None, **_: Any) -> None:
     # Migrate (or refuse) once, in the main process, before any task can touch the database.
     prepare_database(settings_of(sender.app))
     dispose_engines()
+    # Everything else the tasks use is imported with them; this one is loaded on first use,
+    # which in a pool process would cost each of them a second of CPU. Loaded here, it is
+    # shared by every process the pool forks.
+    load_minhash()
 
 
 @worker_process_init.connect

@@ -50,7 +50,7 @@ def _page_ref(failure: Failure, payload: dict[str, Any], settings: Settings) -> 
         )
 
 
-def retry_failures(failure: Failure, settings: Settings) -> Any:
+def retry_failure(failure: Failure, settings: Settings) -> Any:
     """Send the item through again and mark the failure resolved (reopened if it fails again).
 
     Returns the AsyncResult of the chain's last task.

@@ -40,13 +40,14 @@ def fetch(
     reserved: float | None = None,
     **_waiting: Any,
 ) -> dict[str, Any]:
-    fetcher = self.resources.fetcher()
+    # The fetcher is made inside the recorded run: a broker URL its Redis cannot use fails
+    # the item with a record, like any other failure of the stage.
     return self.run_stage(
         str(source),
         lambda: stages.fetch_stage(
             source,
             self.settings,
-            fetcher=fetcher,
+            fetcher=self.resources.fetcher(),
             rate=rate,
             entry=decode(FeedEntry, entry) if entry is not None else None,
             reserved=reserved,

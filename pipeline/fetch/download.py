@@ -1,4 +1,4 @@
-"""The fetch stage: get a page's bytes and the facts about the response.
+"""Downloading a page (or reading a file): its bytes and the facts about the response.
 
 Politeness and safety come from limits, not hope: connect, read and total timeouts, a bounded
 number of redirects, a size cap that also caps what a compressed body expands to, and an
@@ -319,15 +319,8 @@ def _read_decoded(source: str, settings: Settings) -> DecodedPage:
     url = path.as_uri()
     content, content_type = _unwrapped(path.read_bytes(), content_type, url, settings.max_bytes)
     kind, encoding, text = _decoded(content_type, content, url)
-    page = FetchedPage(
-        source=source,
-        url=url,
-        content=content,
-        kind=kind,
-        encoding=encoding,
-        content_type=content_type,
-    )
-    return DecodedPage(page, text)
+    # A file has no status and no headers: the page is what was read, in the fields' order.
+    return DecodedPage(FetchedPage(source, url, content, kind, encoding, content_type), text)
 
 
 # Media types that name the gzip wrapper, not the document inside it.

@@ -8,7 +8,6 @@ is asked before it is requested, and the client asks again only for a redirect's
 
 from __future__ import annotations
 
-import math
 import threading
 from types import TracebackType
 
@@ -23,6 +22,11 @@ from pipeline.fetch.download import (
 )
 from pipeline.fetch.politeness import Politeness, make_politeness
 from pipeline.settings import Settings
+
+# The longest one process sleeps for a host's turn. The workers' queued fetches share the
+# host's slots through Redis, so a busy host's next free slot can be hours away; a command
+# then says so (Throttled, with the wait) rather than hang without a word.
+LONGEST_WAIT = 60.0
 
 
 class Fetcher:
@@ -86,7 +90,7 @@ class Fetcher:
             rate=rate,
             robots_text=self.robots_text,
             reserved=reserved,
-            patience=math.inf if self.wait_for_turn else 0.0,
+            patience=LONGEST_WAIT if self.wait_for_turn else 0.0,
         )
 
     def robots_text(self, url: str) -> str:

@@ -87,6 +87,12 @@ class Fingerprint:
         return len(self.shingles) >= MIN_WORDS - SHINGLE + 1
 
 
+def load_minhash() -> None:
+    """Import the MinHash library now. A worker calls this before its pool forks, so that
+    every pool process starts with it loaded rather than each paying a second to load it."""
+    import datasketch  # noqa: F401
+
+
 def fingerprint(body: str) -> Fingerprint:
     tokens = words(body)
     grams = frozenset(shingles(tokens))
@@ -94,7 +100,7 @@ def fingerprint(body: str) -> Fingerprint:
     if len(grams) < MIN_WORDS - SHINGLE + 1:
         return Fingerprint(digest, (), grams)
     # Imported here: datasketch brings numpy and scipy, a second's start for every command that
-    # only reads the store.
+    # only reads the store (a worker loads it early: see load_minhash).
     from datasketch import MinHash
 
     signature = MinHash(num_perm=PERMUTATIONS, seed=_SEED)

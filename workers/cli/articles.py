@@ -19,7 +19,7 @@ def extract(
         bool, typer.Option("--json", help="Print the article as one JSON object.")
     ] = False,
 ) -> None:
-    """Clean and extract one document and print the article; no database, no broker."""
+    """Clean and extract one document and print the article; no database, no queue."""
     from pipeline.clean.html import clean
     from pipeline.errors import NewsflowError
     from pipeline.extract.article import extract as extract_article

@@ -39,8 +39,14 @@ def bench_extract(
     """Body, snippets, dates, titles and authors: newsflow beside trafilatura, same run."""
     from rich.console import Console
 
-    from bench import extract
-    from bench.corpora import PARTS
+    try:
+        from bench import extract
+        from bench.corpora import PARTS
+    except ImportError as error:  # an install without the bench, such as the Docker image
+        raise error_exit(
+            f"newsflow bench needs the repository's bench/ package ({error}); "
+            "run it from a checkout: `make bench-extract`"
+        ) from error
 
     if part not in {*PARTS, "both"}:
         raise error_exit(f"--part is tuning, validation or both, not {part!r}")

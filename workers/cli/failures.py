@@ -134,7 +134,7 @@ def send_failures(
     """Send each failure's item through again: the chains sent, by label, and the labels of
     those that could not be (a record with nothing to start again from, a malformed payload)."""
     from pipeline.errors import BrokerUnavailable, NewsflowError
-    from workers.failure_retry import retry_failures
+    from workers.failure_retry import retry_failure
 
     from .sending import send_to_broker
 
@@ -142,7 +142,7 @@ def send_failures(
 
     def send(failure: "Failure", label: str) -> Any:
         try:
-            return retry_failures(failure, settings)
+            return retry_failure(failure, settings)
         except BrokerUnavailable:
             raise  # not this item's fault: the whole command stops
         except (NewsflowError, ValueError) as error:  # ValueError: a malformed payload

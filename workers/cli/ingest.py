@@ -24,7 +24,10 @@ def ingest(
         bool, typer.Option("--wait", help="Show progress until every item is stored or failed.")
     ] = False,
     local: Annotated[
-        bool, typer.Option("--local", help="Run the four stages in this process, with no broker.")
+        bool,
+        typer.Option(
+            "--local", help="Run the four stages in this process, with no queue or worker."
+        ),
     ] = False,
     timeout: WaitTimeout = None,
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-from pipeline.store import tables  # noqa: F401  (registers the tables on the metadata
+from pipeline.store import tables  # noqa: F401  (registers the tables on the metadata)
 from pipeline.store.db import get_engine
 
 target_metadata = SQLModel.metadata
