@@ -9,7 +9,7 @@ import pytest
 import redis as redis_client
 
 from pipeline.errors import Blocked, Throttled
-from pipeline.fetch.politeness import Politeness
+from pipeline.fetch.politeness import Politeness, rate_key
 from pipeline.sources.opml import opml_urls
 from pipeline.sources.polling import LONGEST_INTERVAL, SHORTEST_INTERVAL, next_interval
 from workers.cli.sources import parse_interval
@@ -39,7 +39,7 @@ def _no_robots(_: str) -> str:
 
 def test_two_limiters_share_one_hosts_rate_through_redis(redis_url: str) -> None:
     shared = redis_client.Redis.from_url(redis_url)
-    shared.delete("newsflow:host:http://rate.example", "newsflow:robots:http://rate.example")
+    shared.delete(rate_key("http://rate.example/"), "newsflow:robots:http://rate.example")
     first = Politeness(redis=shared, user_agent="newsflow-test", default_rate=2.0)
     second = Politeness(
         redis=redis_client.Redis.from_url(redis_url), user_agent="newsflow-test", default_rate=2.0
@@ -62,7 +62,7 @@ def test_two_limiters_share_one_hosts_rate_through_redis(redis_url: str) -> None
 
 def test_robots_txt_disallow_and_crawl_delay_are_honoured_and_cached(redis_url: str) -> None:
     shared = redis_client.Redis.from_url(redis_url)
-    shared.delete("newsflow:host:http://robots.example", "newsflow:robots:http://robots.example")
+    shared.delete(rate_key("http://robots.example/"), "newsflow:robots:http://robots.example")
     asked: list[str] = []
 
     def robots(url: str) -> str:
@@ -98,7 +98,7 @@ def test_intervals_and_opml() -> None:
 
 
 def test_a_home_page_leads_to_its_feeds_and_sitemaps(http_server: Any, settings: Any) -> None:
-    from pipeline.fetch.download import make_client
+    from pipeline.fetch.fetcher import make_fetcher
     from pipeline.sources.polling import discover
     from tests.httpserver import Reply
 
@@ -118,8 +118,8 @@ def test_a_home_page_leads_to_its_feeds_and_sitemaps(http_server: Any, settings:
         "/robots.txt",
         Reply(200, b"User-agent: *\nSitemap: /sitemaps/news.xml\n", {"Content-Type": "text/plain"}),
     )
-    with make_client(settings) as client:
-        found = discover(home, settings, client)
+    with make_fetcher(settings) as fetcher:
+        found = discover(home, fetcher)
     assert found == [
         http_server.url("/rss.xml"),
         "https://elsewhere.example/atom",
@@ -130,7 +130,7 @@ def test_a_home_page_leads_to_its_feeds_and_sitemaps(http_server: Any, settings:
 def test_a_sitemap_index_is_followed_to_its_sitemaps(http_server: Any, settings: Any) -> None:
     import gzip
 
-    from pipeline.fetch.download import make_client
+    from pipeline.fetch.fetcher import make_fetcher
     from pipeline.sources.polling import fetch_feed
     from tests.httpserver import Reply
 
@@ -157,8 +157,8 @@ def test_a_sitemap_index_is_followed_to_its_sitemaps(http_server: Any, settings:
             {"Content-Type": "application/xml"},
         ),
     )
-    with make_client(settings) as client:
-        outcome = fetch_feed(index, settings, client)
+    with make_fetcher(settings) as fetcher:
+        outcome = fetch_feed(index, settings, fetcher)
     assert outcome.kind == "sitemap-index"
     assert [entry.url for entry in outcome.entries] == [
         http_server.url(p) for p in ("/1", "/2", "/3")
@@ -189,7 +189,7 @@ def test_a_redirect_to_a_page_robots_txt_disallows_is_refused(
 def test_a_broken_sitemap_in_an_index_costs_only_its_own_items(
     http_server: Any, settings: Any
 ) -> None:
-    from pipeline.fetch.download import make_client
+    from pipeline.fetch.fetcher import make_fetcher
     from pipeline.sources.polling import fetch_feed
     from tests.httpserver import Reply
 
@@ -207,8 +207,8 @@ def test_a_broken_sitemap_in_an_index_costs_only_its_own_items(
             {"Content-Type": "application/xml"},
         ),
     )
-    with make_client(settings) as client:
-        outcome = fetch_feed(index, settings, client)
+    with make_fetcher(settings) as fetcher:
+        outcome = fetch_feed(index, settings, fetcher)
     assert [entry.url for entry in outcome.entries] == [http_server.url("/1")]
 
 

@@ -9,12 +9,16 @@ is asked before it is requested, and the client asks again only for a redirect's
 from __future__ import annotations
 
 import threading
+import time
 from types import TracebackType
 
 import httpx
 
 from pipeline.fetch.download import (
     DecodedPage,
+    Download,
+    asked_extensions,
+    download,
     fetch_decoded,
     fetch_robots,
     is_local,
@@ -46,10 +50,13 @@ class Fetcher:
         *,
         client: httpx.Client | None = None,
         wait_for_turn: bool = True,
+        owns_politeness: bool = False,
     ) -> None:
         self.settings = settings
         self.politeness = politeness
         self.wait_for_turn = wait_for_turn
+        # A politeness made for this fetcher alone has its Redis connections closed with it.
+        self._owns_politeness = owns_politeness
         # A client made elsewhere stays its maker's to close.
         self._owns_client = client is None
         self._client = client
@@ -90,8 +97,37 @@ class Fetcher:
             rate=rate,
             robots_text=self.robots_text,
             reserved=reserved,
-            patience=LONGEST_WAIT if self.wait_for_turn else 0.0,
+            patience=self._patience(),
         )
+
+    def download(
+        self,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        asked: bool = False,
+        deadline: float | None = None,
+    ) -> Download:
+        """A feed's or a sitemap's response as it came, once robots.txt allows it and its
+        host's turn comes (not asked again when the caller has, ``asked``).
+
+        Before ``deadline`` (a ``time.monotonic()`` moment), an early turn is slept for even in
+        a worker: a sitemap index's children come in one poll, and a short wait for the next
+        slot is cheaper than rescheduling the whole walk.
+        """
+        if not asked:
+            self.politeness.check(
+                url,
+                rate=None,
+                robots_text=self.robots_text,
+                patience=self._patience() if deadline is None else deadline - time.monotonic(),
+            )
+        return download(
+            url, self.settings, self.client, headers=headers, extensions=asked_extensions(url)
+        )
+
+    def _patience(self) -> float:
+        return LONGEST_WAIT if self.wait_for_turn else 0.0
 
     def robots_text(self, url: str) -> str:
         """The text of the robots.txt at ``url`` ("" when the site has none)."""
@@ -102,6 +138,8 @@ class Fetcher:
             if self._owns_client and self._client is not None:
                 self._client.close()
                 self._client = None
+            if self._owns_politeness and self.politeness.redis is not None:
+                self.politeness.redis.close()
 
     def __enter__(self) -> Fetcher:
         return self
@@ -126,4 +164,4 @@ def make_fetcher(
     when it answers, in-process limits when it does not, and sleeping until a host's turn.
     """
     politeness = make_politeness(settings, require_redis=require_redis)
-    return Fetcher(settings, politeness, wait_for_turn=wait_for_turn)
+    return Fetcher(settings, politeness, wait_for_turn=wait_for_turn, owns_politeness=True)

@@ -9,22 +9,13 @@ exponentially longer after errors, within bounds.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass
 
-import httpx
-
 from pipeline.errors import MalformedFeed, NewsflowError
 from pipeline.feeds import discover_feeds, parse_feed, sitemaps_from_robots
-from pipeline.fetch.download import (
-    Download,
-    asked_extensions,
-    download,
-    fetch_robots,
-    looks_like_html,
-)
-from pipeline.fetch.politeness import Politeness
+from pipeline.fetch.download import looks_like_html
+from pipeline.fetch.fetcher import Fetcher
 from pipeline.models import FeedEntry
 from pipeline.settings import Settings
 from pipeline.urls import absolute_url, canonicalize
@@ -52,31 +43,29 @@ class FetchedFeed:
 def fetch_feed(
     url: str,
     settings: Settings,
-    client: httpx.Client,
+    fetcher: Fetcher,
     *,
     etag: str | None = None,
     last_modified: str | None = None,
-    politeness: Politeness | None = None,
     asked: bool = False,
 ) -> FetchedFeed:
     """Fetch and parse a feed or sitemap, conditionally; follow a sitemap index's children.
 
-    With ``politeness`` the children keep to robots.txt and the host's rate too. ``asked``
-    says the caller has asked politeness about ``url`` itself, so the client does not again.
+    Every request keeps to robots.txt and its host's rate. ``asked`` says the caller has
+    asked about ``url`` itself (a poll does, with the source's own rate and reserved slot).
     """
     headers = {}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    extensions = asked_extensions(url) if asked else None
-    got = download(url, settings, client, headers=headers, extensions=extensions)
+    got = fetcher.download(url, headers=headers, asked=asked)
     if got.status_code == 304:
         return FetchedFeed(True, None, (), etag, last_modified)
     parsed = parse_feed(got.content, url=got.url, content_type=got.content_type)
     entries = list(parsed.entries)
     deadline = time.monotonic() + settings.task_soft_time_limit / 2
-    follow = _Follow(settings, client, politeness, deadline)
+    follow = _Follow(fetcher, deadline)
     follow.sitemaps(parsed.sitemaps, entries, depth=1)
     return FetchedFeed(
         not_modified=False,
@@ -91,15 +80,8 @@ class _Follow:
     """Walks a sitemap index: bounded in depth, count and time, polite, and tolerant of a
     broken child (the others' items still count; the broken one is tried next poll)."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        client: httpx.Client,
-        politeness: Politeness | None,
-        deadline: float,
-    ) -> None:
-        self.settings, self.client, self.politeness = settings, client, politeness
-        self.deadline, self.budget = deadline, MAX_SITEMAPS
+    def __init__(self, fetcher: Fetcher, deadline: float) -> None:
+        self.fetcher, self.deadline, self.budget = fetcher, deadline, MAX_SITEMAPS
 
     def sitemaps(self, urls: tuple[str, ...], entries: list[FeedEntry], *, depth: int) -> None:
         for url in urls:
@@ -107,40 +89,14 @@ class _Follow:
                 return
             self.budget -= 1
             try:
-                # Children come in one poll task: a short wait for the host's next slot is
-                # cheaper than rescheduling the whole walk; past the deadline the rest waits
-                # for the next poll.
-                child = polite_download(
-                    url, self.settings, self.client, self.politeness, deadline=self.deadline
-                )
+                # Past the deadline the rest waits for the next poll.
+                child = self.fetcher.download(url, deadline=self.deadline)
                 parsed = parse_feed(child.content, url=child.url, content_type=child.content_type)
             except NewsflowError as error:
                 logger.warning("sitemap %s skipped: %s", url, error)
                 continue
             entries.extend(parsed.entries)
             self.sitemaps(parsed.sitemaps, entries, depth=depth + 1)
-
-
-def polite_download(
-    url: str,
-    settings: Settings,
-    client: httpx.Client,
-    politeness: Politeness | None,
-    *,
-    deadline: float | None = None,
-) -> Download:
-    """:func:`download`, after robots.txt and the host's turn when there is ``politeness``
-    to keep: slept for in this process, unless it comes after ``deadline`` (a
-    ``time.monotonic()`` moment), when Throttled is raised."""
-    if politeness is None:
-        return download(url, settings, client)
-    politeness.check(
-        url,
-        rate=None,
-        robots_text=lambda robots: fetch_robots(robots, settings, client),
-        patience=math.inf if deadline is None else deadline - time.monotonic(),
-    )
-    return download(url, settings, client, extensions=asked_extensions(url))
 
 
 def _unique(entries: list[FeedEntry]) -> list[FeedEntry]:
@@ -154,14 +110,11 @@ def _unique(entries: list[FeedEntry]) -> list[FeedEntry]:
     return unique
 
 
-def discover(
-    url: str, settings: Settings, client: httpx.Client, *, politeness: Politeness | None = None
-) -> list[str]:
+def discover(url: str, fetcher: Fetcher) -> list[str]:
     """The feeds and sitemaps behind ``url``: itself if it is one; for a web page, the feeds
     it links (``<link rel="alternate">``), the sitemaps its robots.txt names, and
-    ``/sitemap.xml`` when that exists. With ``politeness``, each page waits for robots.txt
-    and its host's turn."""
-    got = polite_download(url, settings, client, politeness)
+    ``/sitemap.xml`` when that exists. Each request keeps to robots.txt and its host's rate."""
+    got = fetcher.download(url)
     text = got.content.decode("utf-8", errors="replace")
     if not looks_like_html(text[:8192]) or "<rss" in text[:2048] or "<feed" in text[:2048]:
         try:
@@ -172,12 +125,12 @@ def discover(
             return [got.url]
     found = discover_feeds(text, url=got.url)
     root = absolute_url(got.url, "/") or got.url
-    robots = fetch_robots(absolute_url(root, "/robots.txt") or root, settings, client)
+    robots = fetcher.robots_text(absolute_url(root, "/robots.txt") or root)
     found += sitemaps_from_robots(robots, url=root)
     if not any("sitemap" in candidate for candidate in found):
         fallback = absolute_url(root, "/sitemap.xml") or root
         try:
-            sitemap = polite_download(fallback, settings, client, politeness)
+            sitemap = fetcher.download(fallback)
             parse_feed(sitemap.content, url=sitemap.url, content_type=sitemap.content_type)
             found.append(sitemap.url)
         except NewsflowError:

@@ -54,7 +54,7 @@ def add_sources(
 
     Returns (id, url, created) for each.
     """
-    found = discover(url, settings, fetcher.client, politeness=fetcher.politeness)
+    found = discover(url, fetcher)
     if not found:
         raise NoFeedFound(f"{url} is no feed or sitemap and links to none")
     return register_sources(found, settings, interval=interval, name=name, rate=rate)
@@ -113,13 +113,7 @@ def poll_source(
     try:
         fetcher.check(url, rate=rate, reserved=reserved)
         outcome = fetch_feed(
-            url,
-            settings,
-            fetcher.client,
-            etag=etag,
-            last_modified=last_modified,
-            politeness=fetcher.politeness,
-            asked=True,
+            url, settings, fetcher, etag=etag, last_modified=last_modified, asked=True
         )
     except Throttled:
         raise  # not a failure: the caller polls again when the host is free
