@@ -6,6 +6,7 @@ reason; in CI (``CI=true``) such a skip is a failure, since CI must run everythi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 import redis as redis_client
 
+from pipeline.fetch.politeness import host_of
 from pipeline.settings import Settings, get_settings
 from pipeline.store.db import dispose_engines, prepare_database
 from tests.httpserver import LocalServer
@@ -94,21 +96,47 @@ def _redis_answers(url: str) -> bool:
         return False
 
 
+def _configured_redis_url() -> str:
+    return os.environ.get("NEWSFLOW_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{REDIS_DB}")
+
+
+# Every Redis this session's tests use, so that what they keep there can be cleared.
+_SESSION_REDIS: list[str] = []
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """The machine's Redis if it answers, else a private ``redis-server`` for this session."""
-    configured = os.environ.get("NEWSFLOW_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{REDIS_DB}")
+    configured = _configured_redis_url()
     if _redis_answers(configured):
+        _SESSION_REDIS.append(configured)
         yield configured
         return
     if shutil.which("redis-server") is None:
         skip_or_fail("no Redis answers on 127.0.0.1:6379 and redis-server is not installed")
     server = RedisServer(db=REDIS_DB)
     server.start()
+    _SESSION_REDIS.append(server.url)
     try:
         yield server.url
     finally:
+        _SESSION_REDIS.remove(server.url)
         server.remove()
+
+
+def _forget_robots_txt(origin: str) -> None:
+    """Drop the robots.txt that fetches cached in Redis for ``origin``: the OS hands a port
+    out again, and the next server on it must not inherit the last one's rules (a cache that
+    lives a day outlives the test, and the test run too)."""
+    configured = _configured_redis_url()
+    # The configured one even before a test of this session has used it: an earlier run's
+    # cache is still there.
+    for url in dict.fromkeys([configured, *_SESSION_REDIS]):
+        # A Redis that does not answer (a test stopped it on purpose) has nothing cached.
+        with contextlib.suppress(redis_client.RedisError):
+            redis_client.Redis.from_url(url, socket_connect_timeout=1).delete(
+                f"newsflow:robots:{host_of(origin)}"
+            )
 
 
 class RedisServer:
@@ -263,10 +291,12 @@ def any_db_settings(
 def http_server() -> Iterator[LocalServer]:
     server = LocalServer()
     server.start()
+    _forget_robots_txt(server.base_url)
     try:
         yield server
     finally:
         server.stop()
+        _forget_robots_txt(server.base_url)
 
 
 # --- Celery workers --------------------------------------------------------------------------
