@@ -46,10 +46,14 @@ class PermanentError(NewsflowError):
 
 
 class FetchTimeout(TransientError):
+    """The server took longer than the connect, read or whole-download timeout allows."""
+
     reason = "timeout"
 
 
 class ConnectionFailed(TransientError):
+    """No connection: the name did not resolve, the host refused or reset it, TLS failed."""
+
     reason = "connection_error"
 
 
@@ -121,10 +125,15 @@ class HTTPStatus(PermanentError):
 
 
 class TooManyRedirects(PermanentError):
+    """More redirects than ``NEWSFLOW_MAX_REDIRECTS`` allows (a loop ends here too)."""
+
     reason = "too_many_redirects"
 
 
 class TooLarge(PermanentError):
+    """Over a limit: a body past ``NEWSFLOW_MAX_BYTES`` once decompressed, or a page with
+    more elements than a parser should build. Reading stops at the limit."""
+
     reason = "too_large"
 
 
@@ -135,10 +144,14 @@ class UnsupportedContent(PermanentError):
 
 
 class Undecodable(PermanentError):
+    """Bytes that do not become text: no encoding decodes them, or they do not decompress."""
+
     reason = "undecodable"
 
 
 class EmptyDocument(PermanentError):
+    """Nothing to read: an empty body, or no article text once the boilerplate is gone."""
+
     reason = "empty_document"
 
 

@@ -110,8 +110,10 @@ class PageMetadata(Record):
     publication date as :class:`Article` describes it; the extract stage adds the feed's.
     """
 
-    title: str | None = None
-    headlines: tuple[str, ...] = ()
+    title: str | None = Field(None, description="The headline, the site's name taken off.")
+    headlines: tuple[str, ...] = Field(
+        (), description="Every form of the headline shown: first h1, og:title, <title>."
+    )
     description: str | None = None
     authors: tuple[str, ...] = ()
     agencies: tuple[str, ...] = ()
@@ -119,12 +121,14 @@ class PageMetadata(Record):
     published_precision: DatePrecision | None = None
     modified: datetime | None = None
     section: str | None = None
-    tags: tuple[str, ...] = ()
-    site_name: str | None = None
+    tags: tuple[str, ...] = Field((), description="Keywords, the headline's own words left out.")
+    site_name: str | None = Field(None, description="The outlet, where the page names it.")
     canonical_url: str | None = None
-    image: str | None = None
-    language: str | None = None
-    breadcrumbs: tuple[str, ...] = ()
+    image: str | None = Field(None, description="The lead image's URL (og:image, JSON-LD).")
+    language: str | None = Field(
+        None, description="As the page declares it (<html lang>, og:locale)."
+    )
+    breadcrumbs: tuple[str, ...] = Field((), description="The trail of sections, top first.")
 
 
 class CleanedDocument(Record):

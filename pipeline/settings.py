@@ -8,14 +8,25 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pipeline.errors import InvalidRequest
 
 
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("newsflow", appauthor=False))
+
+
+# A value out of range is refused when the settings are read, not when it first misbehaves.
+Seconds = Annotated[float, Field(gt=0)]
+Pause = Annotated[float, Field(ge=0)]  # zero: no wait at all
+Count = Annotated[int, Field(ge=0)]
+Several = Annotated[int, Field(ge=1)]
+Port = Annotated[int, Field(ge=0, le=65535)]
 
 
 class Settings(BaseSettings):
@@ -37,25 +48,26 @@ class Settings(BaseSettings):
         "Use `postgresql+psycopg://...` in production.",
     )
     auto_migrate: bool = Field(
-        True,
-        description="Upgrade an older database schema on start; when false, refuse to start.",
+        True, description="Upgrade an older database schema on start; if false, refuse to start."
     )
 
     user_agent: str = Field(
         "newsflow/0.1 (+https://github.com/newsflow/newsflow; news ingestion bot)",
         description="User-Agent sent with every request, so sites can tell who is fetching.",
     )
-    connect_timeout: float = Field(5.0, description="Seconds to establish a connection.")
-    read_timeout: float = Field(20.0, description="Seconds to wait for each chunk of a response.")
-    total_timeout: float = Field(60.0, description="Seconds a whole download may take.")
-    max_redirects: int = Field(5, description="Redirects followed before giving up.")
-    max_bytes: int = Field(
+    connect_timeout: Seconds = Field(5.0, description="Seconds to establish a connection.")
+    read_timeout: Seconds = Field(20.0, description="Seconds to wait for each chunk of a response.")
+    total_timeout: Seconds = Field(60.0, description="Seconds a whole download may take.")
+    max_redirects: Count = Field(5, description="Redirects followed before giving up.")
+    max_bytes: Several = Field(
         10 * 1024 * 1024,
         description="Largest response body accepted, in bytes (after decompression).",
     )
 
-    host_rate: float = Field(
-        1.0, description="Requests per second to one host, shared by all workers (per source too)."
+    host_rate: Pause = Field(
+        1.0,
+        description="Requests per second to one host, shared by all workers (per source too); "
+        "0 sets no limit but a robots.txt Crawl-delay.",
     )
     allow_private_networks: bool = Field(
         False,
@@ -66,40 +78,42 @@ class Settings(BaseSettings):
         description="Comma-separated hosts (or host:port) fetched even on private addresses.",
     )
 
-    max_retries: int = Field(5, description="Retries of a transient failure before it is recorded.")
-    retry_backoff: float = Field(
+    max_retries: Count = Field(
+        5, description="Retries of a transient failure, then it is recorded."
+    )
+    retry_backoff: Pause = Field(
         2.0,
         description="Seconds before the first retry; doubled on each further retry (with jitter).",
     )
-    retry_backoff_max: float = Field(
+    retry_backoff_max: Pause = Field(
         600.0, description="Longest wait between two retries, seconds."
     )
-    retry_after_max: float = Field(
+    retry_after_max: Pause = Field(
         3600.0,
         description="Longest Retry-After (429/503) honoured, seconds; longer ones are capped.",
     )
 
-    fetch_concurrency: int = Field(
+    fetch_concurrency: Several = Field(
         32, description="Threads of a worker that serves only the fetch queue (I/O bound)."
     )
-    worker_concurrency: int | None = Field(
+    worker_concurrency: Several | None = Field(
         None, description="Processes of a worker for the CPU stages; default: the number of cores."
     )
-    task_soft_time_limit: int = Field(
+    task_soft_time_limit: Several = Field(
         120, description="Seconds after which a task is asked to stop and its failure recorded."
     )
-    task_time_limit: int = Field(150, description="Seconds after which a task is killed.")
-    parse_time_limit: int = Field(
+    task_time_limit: Several = Field(150, description="Seconds after which a task is killed.")
+    parse_time_limit: Several = Field(
         60,
         description="Seconds the clean or extract stage may spend on one page before it is "
         "recorded as `time_limit` (killed 30 s later if it does not stop).",
     )
-    outage_patience: float = Field(
+    outage_patience: Pause = Field(
         3600.0,
         description="Seconds a task keeps retrying while the database or Redis is away; these "
         "retries do not count against NEWSFLOW_MAX_RETRIES.",
     )
-    visibility_timeout: int | None = Field(
+    visibility_timeout: Several | None = Field(
         None,
         description="Seconds before Redis redelivers a message whose worker died without "
         "acknowledging it; default: longer than the longest task and retry wait.",
@@ -110,21 +124,21 @@ class Settings(BaseSettings):
         description="When beat reprocesses articles an older extractor produced: a crontab "
         "line (UTC) or a number of seconds; `off` turns it off.",
     )
-    reprocess_batch: int = Field(
+    reprocess_batch: Several = Field(
         10000, description="Most articles one scheduled reprocessing run sends to the queues."
     )
 
     metrics_address: str = Field(
         "127.0.0.1", description="Address a worker's Prometheus endpoint listens on."
     )
-    metrics_port: int = Field(
+    metrics_port: Port = Field(
         9540,
         description="Port of a worker's Prometheus endpoint (`/metrics`); 0 turns it off. "
         "Workers sharing a host need one port each.",
     )
 
     flower_address: str = Field("127.0.0.1", description="Address Flower listens on.")
-    flower_port: int = Field(5555, description="Port Flower listens on.")
+    flower_port: Port = Field(5555, description="Port Flower listens on.")
 
     @property
     def database(self) -> str:
@@ -145,5 +159,21 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once from the environment."""
-    return Settings()
+    """The process-wide settings, read once from the environment.
+
+    A value that cannot be used raises :class:`~pipeline.errors.InvalidRequest` naming the
+    variable, what it held and what it must be, rather than pydantic's report on a class the
+    operator never wrote.
+    """
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise InvalidRequest(_explain(error)) from None
+
+
+def _explain(error: ValidationError) -> str:
+    problems = []
+    for problem in error.errors():
+        name = "NEWSFLOW_" + "_".join(str(part) for part in problem["loc"]).upper()
+        problems.append(f"{name}={problem.get('input')!r}: {problem['msg'].lower()}")
+    return "bad setting: " + "; ".join(problems)

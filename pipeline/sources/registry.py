@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from pipeline.errors import NewsflowError, NoFeedFound, Throttled
 from pipeline.fetch.fetcher import Fetcher
@@ -41,23 +42,21 @@ class NewItem:
     rate: float | None
 
 
-def add_sources(
-    url: str,
-    settings: Settings,
-    fetcher: Fetcher,
-    *,
-    interval: int,
-    name: str | None = None,
-    rate: float | None = None,
-) -> list[tuple[int, str, bool]]:
-    """Add ``url`` as a source, or, for a web page, the feeds and sitemaps it leads to.
+class AddedSource(NamedTuple):
+    id: int
+    url: str
+    created: bool  # false: it was there already, and is kept as it was
 
-    Returns (id, url, created) for each.
+
+def feeds_behind(url: str, fetcher: Fetcher) -> list[str]:
+    """The feed or sitemap ``url`` is, or, for a web page, the feeds and sitemaps it leads to.
+
+    Raises NoFeedFound when it is none and leads to none.
     """
     found = discover(url, fetcher)
     if not found:
         raise NoFeedFound(f"{url} is no feed or sitemap and links to none")
-    return register_sources(found, settings, interval=interval, name=name, rate=rate)
+    return found
 
 
 def register_sources(
@@ -67,11 +66,8 @@ def register_sources(
     interval: int,
     name: str | None = None,
     rate: float | None = None,
-) -> list[tuple[int, str, bool]]:
-    """Add each of ``urls`` as a source, as it is (no discovery), in one transaction.
-
-    A URL already there is kept as it was. Returns (id, url, created) for each.
-    """
+) -> list[AddedSource]:
+    """Add each of ``urls`` as a source, as it is (no discovery), in one transaction."""
     added = []
     with session_scope(settings) as session:
         for feed_url in urls:
@@ -79,7 +75,7 @@ def register_sources(
                 session, url=feed_url, name=name, interval=interval, rate=rate
             )
             assert source.id is not None
-            added.append((source.id, source.url, created))
+            added.append(AddedSource(source.id, source.url, created))
     return added
 
 

@@ -12,10 +12,12 @@ evaluated there again: tens of milliseconds of every start.
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from . import articles, bench, db, failures, ingest, reprocess, services, sources, status
+from .console import errors
 
-__all__ = ["app"]
+__all__ = ["app", "main"]
 
 app = typer.Typer(
     name="newsflow",
@@ -40,3 +42,15 @@ for command in (
     reprocess.reprocess,
 ):
     app.command()(command)
+
+
+def main() -> None:
+    """``newsflow``: the command line, where an error newsflow raises on purpose that no command
+    caught (a bad setting, say) ends in its one-line message, not in a traceback."""
+    from pipeline.errors import InvalidRequest, NewsflowError
+
+    try:
+        app()
+    except NewsflowError as error:
+        errors.print(f"[red]error:[/red] {escape(str(error))}")
+        raise SystemExit(2 if isinstance(error, InvalidRequest) else 1) from None

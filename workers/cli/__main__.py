@@ -1,5 +1,5 @@
 """``python -m workers.cli``: the same command line as ``newsflow``."""
 
-from workers.cli import app
+from workers.cli import main
 
-app()
+main()

@@ -37,17 +37,20 @@ def sources_add(
     """Add a source. A home page adds the feeds and sitemaps it leads to."""
     from pipeline.errors import NewsflowError
     from pipeline.fetch.fetcher import make_fetcher
-    from pipeline.sources.registry import add_sources
+    from pipeline.sources.registry import feeds_behind, register_sources
 
     settings = settings_with_database()
     seconds = parse_interval(interval)
     try:
         with make_fetcher(settings) as fetcher:
-            added = add_sources(url, settings, fetcher, interval=seconds, name=name, rate=rate)
+            found = feeds_behind(url, fetcher)
+        added = register_sources(found, settings, interval=seconds, name=name, rate=rate)
     except NewsflowError as error:
         raise error_exit(f"{error.reason}: {error}") from error
-    for source_id, source_url, created in added:
-        console.print(f"{'added' if created else 'already there'}: #{source_id} {source_url}")
+    for source in added:
+        console.print(
+            f"{'added' if source.created else 'already there'}: #{source.id} {source.url}"
+        )
 
 
 @group.command("import")
@@ -66,7 +69,7 @@ def sources_import(
     except NewsflowError as error:
         raise error_exit(str(error)) from error
     added = register_sources(urls, settings, interval=parse_interval(interval))
-    created = sum(created for _, _, created in added)
+    created = sum(source.created for source in added)
     console.print(f"{created} added, {len(urls) - created} already there")
 
 
