@@ -116,7 +116,8 @@ class Settings(BaseSettings):
     visibility_timeout: Several | None = Field(
         None,
         description="Seconds before Redis redelivers a message whose worker died without "
-        "acknowledging it; default: longer than the longest task and retry wait.",
+        "acknowledging it; default: the longest task's hard limit plus 150 s (waits are kept "
+        "in Redis, not held by workers).",
     )
 
     reprocess_schedule: str = Field(

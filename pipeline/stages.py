@@ -18,7 +18,7 @@ from pipeline.fetch.encoding import decode
 from pipeline.fetch.fetcher import Fetcher, make_fetcher
 from pipeline.models import Article, CleanedDocument, FeedEntry, Kind, PageRef, StoredRef
 from pipeline.settings import Settings
-from pipeline.store import articles, failures, pages
+from pipeline.store import articles, failures, outbox, pages
 from pipeline.store.db import session_scope
 
 
@@ -44,6 +44,7 @@ def fetch_stage(
             session, page=page, entry=entry.model_dump(mode="json") if entry else None
         )
         failures.resolve_failures(session, stage="fetch", item=source)
+        outbox.note_done(session, source=source)
     return PageRef(page_id=page_id, url=page.url, entry=entry)
 
 
@@ -151,6 +152,42 @@ def unfinished_pages(settings: Settings, *, older_than: float) -> list[PageRef]:
     return refs
 
 
+def note_sent(settings: Settings, payloads: list[dict[str, Any]]) -> None:
+    """Record items (their :func:`fetch_payload`) as sent to be fetched, before sending them:
+    a message lost on its way is then found by :func:`lost_fetches`."""
+    with session_scope(settings) as session:
+        outbox.note_sent(session, payloads=payloads)
+
+
+def note_waiting(settings: Settings, source: str, *, seconds: float) -> None:
+    """``source``'s fetch waits ``seconds`` in Redis (a rate slot, a retry): not lost yet."""
+    with session_scope(settings) as session:
+        outbox.note_waiting(
+            session, source=source, until=datetime.now(UTC) + timedelta(seconds=seconds)
+        )
+
+
+def lost_fetches(settings: Settings, *, older_than: float) -> list[dict[str, Any]]:
+    """Items sent to be fetched that were due ``older_than`` seconds ago and are neither
+    fetched nor failed: their message was lost. Each is recorded as sent again (and as
+    ``message_lost``, a trace that reopens should the fetch fail); their payloads returned."""
+    before = datetime.now(UTC) - timedelta(seconds=older_than)
+    with session_scope(settings) as session:
+        payloads = [row.payload for row in outbox.overdue(session, before=before)]
+        outbox.note_sent(session, payloads=payloads)
+        for payload in payloads:
+            failures.record_failure(
+                session,
+                stage="fetch",
+                item=payload["source"],
+                error=MessageLost(f"the fetch of {payload['source']} was lost; sent again"),
+                attempts=1,
+                payload=payload,
+                resolved=True,
+            )
+    return payloads
+
+
 def fetch_payload(
     source: str, entry: dict[str, Any] | None = None, rate: float | None = None
 ) -> dict[str, Any]:
@@ -187,3 +224,5 @@ def record_failure(
             task_id=task_id,
             payload=payload,
         )
+        if stage == "fetch":
+            outbox.note_done(session, source=item)  # the record is its trace from now on

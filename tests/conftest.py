@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import redis as redis_client
 
-from pipeline.fetch.politeness import host_of
+from pipeline.fetch.politeness import host_of, rate_key
 from pipeline.settings import Settings, get_settings
 from pipeline.store.db import dispose_engines, prepare_database
 from tests.httpserver import LocalServer
@@ -124,10 +124,12 @@ def redis_url() -> Iterator[str]:
         server.remove()
 
 
-def _forget_robots_txt(origin: str) -> None:
-    """Drop the robots.txt that fetches cached in Redis for ``origin``: the OS hands a port
-    out again, and the next server on it must not inherit the last one's rules (a cache that
-    lives a day outlives the test, and the test run too)."""
+def _forget_host_state(origin: str) -> None:
+    """Drop what fetches kept in Redis about ``origin``: its cached robots.txt (the OS hands a
+    port out again, and the next server on it must not inherit the last one's rules; a cache
+    that lives a day outlives the test, and the test run too), and the rate slots reserved on
+    its machine name and on ``localhost``, which tests use as a second host (a test that
+    queued 500 pages at 1 request/s leaves the next free slot minutes ahead)."""
     configured = _configured_redis_url()
     # The configured one even before a test of this session has used it: an earlier run's
     # cache is still there.
@@ -135,7 +137,9 @@ def _forget_robots_txt(origin: str) -> None:
         # A Redis that does not answer (a test stopped it on purpose) has nothing cached.
         with contextlib.suppress(redis_client.RedisError):
             redis_client.Redis.from_url(url, socket_connect_timeout=1).delete(
-                f"newsflow:robots:{host_of(origin)}"
+                f"newsflow:robots:{host_of(origin)}",
+                rate_key(origin),
+                rate_key("http://localhost/"),
             )
 
 
@@ -291,12 +295,12 @@ def any_db_settings(
 def http_server() -> Iterator[LocalServer]:
     server = LocalServer()
     server.start()
-    _forget_robots_txt(server.base_url)
+    _forget_host_state(server.base_url)
     try:
         yield server
     finally:
         server.stop()
-        _forget_robots_txt(server.base_url)
+        _forget_host_state(server.base_url)
 
 
 # --- Celery workers --------------------------------------------------------------------------
@@ -349,7 +353,8 @@ def celery_app(
     # Messages an earlier test's worker held unacknowledged would come back into this test's
     # queues after their visibility timeout: forget them too.
     app.control.purge()
-    redis_client.Redis.from_url(redis_url).delete("unacked", "unacked_index", "unacked_mutex")
+    broker = redis_client.Redis.from_url(redis_url)
+    broker.delete("unacked", "unacked_index", "unacked_mutex", *broker.keys("newsflow:delayed:*"))
     yield app
     app.close()
 

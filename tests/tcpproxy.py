@@ -13,8 +13,9 @@ import threading
 
 
 class TcpProxy:
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(self, target_host: str, target_port: int, *, listen: str = "127.0.0.1") -> None:
         self.target = (target_host, target_port)
+        self.listen = listen
         self._listener: socket.socket | None = None
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
@@ -24,7 +25,7 @@ class TcpProxy:
     def open(self) -> None:
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
+        listener.bind((self.listen, self.port))
         listener.listen(64)
         self.port = listener.getsockname()[1]
         self._listener = listener

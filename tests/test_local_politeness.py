@@ -77,9 +77,8 @@ def test_a_command_waits_for_its_hosts_turn_but_not_past_the_longest_wait(
         f.fetch(first)
         f.fetch(second)  # 0.1 s early: slept for, within the longest wait
     slow = get_settings().model_copy(update={"host_rate": 0.01})  # a turn every 100 s
-    with fetcher_module.make_fetcher(slow) as f:
-        f.fetch(first)
-        with pytest.raises(Throttled) as raised:
-            f.fetch(third)
+    with fetcher_module.make_fetcher(slow) as f, pytest.raises(Throttled) as raised:
+        f.fetch(third)  # robots.txt takes this new limiter's first turn; the page the next
     assert raised.value.retry_after is not None and raised.value.retry_after > 90
     assert http_server.count("/story/1") == 1 and http_server.count("/story/2") == 0
+    assert http_server.count("/robots.txt") == 2  # once for each limiter

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
 import pytest
+import trustme
+from typer.testing import CliRunner
 
 from pipeline.errors import Blocked
-from pipeline.fetch.download import fetch
+from pipeline.fetch.download import fetch, make_client
 from pipeline.fetch.netguard import check_url
-from pipeline.settings import Settings
+from pipeline.settings import Settings, get_settings
+from pipeline.store.db import session_scope
+from pipeline.store.failures import list_failures
 from tests.conftest import free_port
 from tests.httpserver import LocalServer, Reply
+from workers.cli import app
 
 
 def guarded(settings: Settings, allowed: str = "") -> Settings:
@@ -88,19 +102,101 @@ def test_ipv6_and_numeric_spellings_of_private_addresses_are_refused(
         check_url(url, guarded(settings))
 
 
-def test_a_name_that_resolves_elsewhere_at_connect_time_is_caught(
+class Rebinding:
+    """A resolver whose answer for ``name`` changes: ``first`` once, then ``then``. Names it
+    does not own, and address literals, go to the system's resolver."""
+
+    def __init__(self, name: str, first: str, then: str) -> None:
+        self.name, self.first, self.then = name, first, then
+        self.lookups = 0
+        self.real = socket.getaddrinfo
+
+    def __call__(self, host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != self.name:
+            return self.real(host, port, *args, **kwargs)
+        self.lookups += 1
+        address = self.first if self.lookups == 1 else self.then
+        return self.real(address, port, *args, **kwargs)
+
+
+def test_a_name_whose_answer_changes_after_vetting_gets_no_request_through(
     http_server: LocalServer, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """DNS rebinding: the vetting lookup says public, the connection lands on 127.0.0.1."""
-    import ipaddress
-
-    from pipeline.fetch import netguard
-
-    monkeypatch.setattr(
-        netguard, "resolve", lambda host, port: [ipaddress.ip_address("93.184.216.34")]
-    )
-    url = http_server.route(
+    """DNS rebinding: the vetting lookup says public; the connection's own lookup says
+    127.0.0.1. Nothing is sent there, and the item is recorded as blocked."""
+    resolver = Rebinding("rebind.test", "93.184.216.34", "127.0.0.1")
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    monkeypatch.setenv("NEWSFLOW_ALLOW_PRIVATE_NETWORKS", "false")
+    get_settings.cache_clear()
+    page = http_server.route(
         "/admin", Reply(200, b"<p>the router's admin page</p>", {"Content-Type": "text/html"})
     )
-    with pytest.raises(Blocked, match="connected to 127"):
-        fetch(url.replace("127.0.0.1", "localhost"), guarded(settings))
+    url = page.replace("127.0.0.1", "rebind.test")
+
+    result = CliRunner().invoke(app, ["ingest", "--local", url], env={"COLUMNS": "200"})
+    assert result.exit_code == 1, result.output
+    assert http_server.count("/admin") == 0, "a request reached the private address"
+    assert http_server.count("/robots.txt") == 0
+    with session_scope(settings) as session:
+        failures = list_failures(session)
+    assert [(f.stage, f.item, f.reason) for f in failures] == [("fetch", url, "blocked")]
+    assert "resolves to 127.0.0.1 as it is connected to" in failures[0].message
+    assert resolver.lookups == 2  # once to vet the URL, once as the connection is made
+
+
+@pytest.fixture(scope="module")
+def authority() -> Any:
+    return trustme.CA()
+
+
+@contextmanager
+def _tls_server(authority: Any, name: str) -> Iterator[tuple[int, list[str]]]:
+    """An HTTPS server on 127.0.0.1 with a certificate for ``name``, signed by ``authority``;
+    yields its port and the Host headers it received."""
+    hosts: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hosts.append(self.headers.get("Host", ""))
+            body = b"<html><body><p>Served over TLS to the right name.</p></body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert(name).configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], hosts
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_https_to_a_vetted_address_still_checks_the_certificate_of_the_name(
+    authority: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The socket goes to the address vetted at connect time; TLS still speaks to the name:
+    the server name sent, and the certificate checked, are the URL's."""
+    monkeypatch.setattr(socket, "getaddrinfo", Rebinding("news.test", "127.0.0.1", "127.0.0.1"))
+    context = ssl.create_default_context()
+    authority.configure_trust(context)
+    own = guarded(settings, "news.test,impostor.test")
+    with _tls_server(authority, "news.test") as (port, hosts):
+        with make_client(own, verify=context) as client:
+            response = client.get(f"https://news.test:{port}/story")
+        assert response.status_code == 200 and "right name" in response.text
+        assert hosts == [f"news.test:{port}"]
+    monkeypatch.setattr(socket, "getaddrinfo", Rebinding("impostor.test", "127.0.0.1", "127.0.0.1"))
+    with _tls_server(authority, "news.test") as (port, hosts):
+        with make_client(own, verify=context) as client, pytest.raises(httpx.ConnectError):
+            client.get(f"https://impostor.test:{port}/story")
+        assert hosts == []

@@ -135,14 +135,32 @@ def test_a_disallowed_page_or_redirect_is_never_requested(
         _forget_robots(polite_settings, http_server)
 
 
-def test_a_turn_beyond_the_callers_patience_is_not_slept_for(settings: Settings) -> None:
+def test_robots_txt_takes_a_slot_of_its_own_and_a_turn_beyond_patience_is_not_slept_for(
+    settings: Settings,
+) -> None:
     politeness = Politeness(redis=None, user_agent="newsflow-test", default_rate=0.2)
-    politeness.check("http://slow.example/a", rate=None, robots_text=lambda _: "")
+    asked: list[str] = []
+
+    def robots_text(url: str) -> str:
+        asked.append(url)
+        return ""
+
+    # The host's first request is its robots.txt, at once; the page waits for the next slot.
+    with pytest.raises(Throttled) as first:
+        politeness.check("http://slow.example/a", rate=None, robots_text=robots_text)
+    assert asked == ["http://slow.example/robots.txt"]
+    assert 4 < (first.value.retry_after or 0) <= 5
     started = time.monotonic()
-    with pytest.raises(Throttled) as caught:
-        politeness.check("http://slow.example/b", rate=None, robots_text=lambda _: "", patience=1)
-    assert (caught.value.retry_after or 0) > 1  # its turn is 5 s away: told, not put to sleep
+    with pytest.raises(Throttled) as second:
+        politeness.check("http://slow.example/b", rate=None, robots_text=robots_text, patience=1)
+    assert 9 < (second.value.retry_after or 0) <= 10  # told, not put to sleep
     assert time.monotonic() - started < 1
+    assert asked == ["http://slow.example/robots.txt"]  # known now: not asked again
+    # Woken at the slot it was handed, the page goes without a new claim.
+    assert first.value.slot is not None
+    politeness.check(
+        "http://slow.example/a", rate=None, robots_text=robots_text, reserved=time.time()
+    )
 
 
 def test_the_page_is_decoded_once_and_its_text_handed_on(
@@ -173,7 +191,14 @@ def test_two_fetches_of_one_host_keep_its_rate_without_redis(
     # As a worker holds it: a fetch early for its host is told when to come back.
     with make_fetcher(alone, wait_for_turn=False) as fetcher:
         assert fetcher.politeness.redis is None
-        assert fetch_stage(first, alone, fetcher=fetcher).url == first
+        # The host's first request is its robots.txt; the page is told to wait for the next.
+        with pytest.raises(Throttled) as robots_first:
+            fetch_stage(first, alone, fetcher=fetcher)
+        assert http_server.count("/robots.txt") == 1 and http_server.count("/first") == 0
+        turn = robots_first.value.slot
+        assert turn is not None
+        time.sleep(max(0.0, turn - time.time() - 0.2))
+        assert fetch_stage(first, alone, fetcher=fetcher, reserved=turn).url == first
         with pytest.raises(Throttled) as caught:
             fetch_stage(second, alone, fetcher=fetcher)
         assert 0.25 < (caught.value.retry_after or 0) <= 2

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from pipeline.settings import Settings, get_settings
 from tests.conftest import ROOT, free_port
+from workers.delayed import Delayed, delayed_key
 from workers.queues import queue_depths
 from workers.status import collect, render
 
@@ -33,13 +34,18 @@ def test_queue_depths_count_priority_lists_and_held_messages_per_queue(celery_ap
     entries = {f"tag-{n}": held("store", "x" * 50_000) for n in range(3)}
     entries["tag-fetch"] = held("fetch", 'quotes " and ] inside')
     broker.hset("unacked", mapping=entries)
+    broker.zadd(delayed_key("fetch"), {"fetch\nm5": 2000.0, "fetch\nm6": 1000.0})
     try:
         depths = queue_depths(broker, settings)
         assert depths.waiting == {"fetch": 0, "clean": 0, "extract": 3, "store": 1}
         assert depths.unacked == {"fetch": 1, "clean": 0, "extract": 0, "store": 3}
         assert (depths.unacked_total, depths.unacked_complete) == (4, True)
+        assert depths.delayed["fetch"] == Delayed(count=2, next_due=1000.0)
+        assert depths.delayed["store"] == Delayed(count=0, next_due=None)
     finally:
-        broker.delete("extract", f"extract{PRIORITY}3", f"store{PRIORITY}9", "unacked")
+        broker.delete(
+            "extract", f"extract{PRIORITY}3", f"store{PRIORITY}9", "unacked", delayed_key("fetch")
+        )
 
 
 def test_without_redis_the_status_says_so_and_still_shows_the_store(

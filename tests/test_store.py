@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -258,3 +258,40 @@ def test_a_schema_from_a_newer_newsflow_is_refused(
         prepare_database(settings)
     with pytest.raises(SchemaError, match="does not know"):
         prepare_database(settings)
+
+
+def test_the_outbox_owes_an_item_until_it_is_fetched_or_failed_and_not_while_it_waits(
+    any_db_settings: Settings,
+) -> None:
+    from pipeline import stages
+    from pipeline.errors import HTTPStatus
+    from pipeline.store import outbox
+    from pipeline.store.tables import Failure
+
+    payloads = [stages.fetch_payload(f"https://example.org/{n}") for n in range(4)]
+    stages.note_sent(any_db_settings, payloads)
+    stages.note_sent(any_db_settings, payloads[:1])  # sent twice: one row, two sends
+    with session_scope(any_db_settings) as session:
+        assert len(outbox.overdue(session, before=datetime.now(UTC) + timedelta(1))) == 4
+        assert outbox.overdue(session, before=datetime.now(UTC) - timedelta(seconds=60)) == []
+    # One waits in Redis for an hour; one is failed for good; one goes missing.
+    stages.note_waiting(any_db_settings, payloads[1]["source"], seconds=3600)
+    stages.record_failure(
+        any_db_settings, stage="fetch", item=payloads[2]["source"], error=HTTPStatus("gone")
+    )
+    with session_scope(any_db_settings) as session:
+        outbox.note_done(session, source=payloads[3]["source"])  # as the fetch stage does
+
+    lost = stages.lost_fetches(any_db_settings, older_than=-1)
+    assert lost == payloads[:1]
+    with session_scope(any_db_settings) as session:
+        [row] = [
+            r
+            for r in outbox.overdue(session, before=datetime.now(UTC) + timedelta(1))
+            if r.source == payloads[0]["source"]
+        ]
+        assert row.sends == 3  # sent, sent again by the user, sent again by reconcile
+        trace = session.exec(select(Failure).where(Failure.item == row.source)).one()
+        assert (trace.reason, trace.resolved) == ("message_lost", True)
+    # Sent again just now: not owed again until it is overdue again.
+    assert stages.lost_fetches(any_db_settings, older_than=60) == []

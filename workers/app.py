@@ -21,6 +21,7 @@ from pipeline.store.fingerprints import load_minhash
 
 from .broker import use_for_redis_urls
 from .config import celery_config
+from .delayed import Mover
 from .resources import Resources
 
 __all__ = ["create_app", "get_app", "resources_of", "settings_of"]
@@ -64,6 +65,8 @@ def create_app(settings: Settings) -> Celery:
     # imports them from this list to learn its tasks.
     app = NewsflowCelery("newsflow", set_as_current=False, include=TASK_MODULES, settings=settings)
     app.config_from_object(celery_config(settings))
+    # Every worker moves the delayed set's due messages onto their queues: no process to add.
+    app.steps["worker"].add(Mover)
     # Importing the task modules declares their tasks to every app, this one included.
     from . import reprocess, tasks  # noqa: F401
 

@@ -29,12 +29,15 @@ from typing import Any
 from kombu.exceptions import OperationalError as KombuOperationalError
 from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import redis as kombu_redis
+from kombu.utils.json import dumps
 from kombu.utils.url import maybe_sanitize_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeout
 
 from pipeline.errors import BrokerUnavailable
+
+from .delayed import DUE_HEADER, delayed_key, member
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +55,38 @@ class QoS(kombu_redis.QoS):
             )
             self._delivered.clear()
 
+    def reject(self, delivery_tag: str, requeue: bool = False) -> None:
+        # A task rejects its message back to the queue when it could not store its wait,
+        # Redis being away; handing it back fails the same way, and the message stays in
+        # the unacknowledged set, from which Redis hands it out again after the timeout.
+        try:
+            super().reject(delivery_tag, requeue=requeue)
+        except (RedisConnectionError, RedisTimeout) as error:
+            logger.warning(
+                "could not hand back a rejected message (%r); Redis redelivers it after the "
+                "visibility timeout",
+                error,
+            )
+
 
 class Channel(kombu_redis.Channel):
     QoS = QoS
+
+    def _put(self, queue: str, message: dict[str, Any], **kwargs: Any) -> None:
+        # A message published with a due time waits in the delayed set, as the very message
+        # this method would push, for the mover to push when it is due (workers.delayed).
+        due = (message.get("headers") or {}).pop(DUE_HEADER, None)
+        if due is None:
+            super()._put(queue, message, **kwargs)
+            return
+        key = self._q_for_pri(queue, self._get_message_priority(message, reverse=False))
+        waiting = {member(self.global_keyprefix + key, dumps(message)): float(due)}
+        batch = kwargs.pop("_publish_batch", None)
+        if batch is not None:
+            batch.add("zadd", delayed_key(queue), waiting)
+            return
+        with self.conn_or_acquire() as client:
+            client.zadd(delayed_key(queue), waiting)
 
     def _connparams(self, asynchronous: bool = False) -> Any:
         if self.connection is None:

@@ -23,9 +23,10 @@ def task_name(stage: str) -> str:
     return f"newsflow.{stage}"
 
 
-# Room between a task's hard limit plus its longest wait and the visibility timeout: a message
-# due now may still wait a while for a free worker process.
-SLACK = 600
+# Room between the longest task and the visibility timeout: a message handed to a worker may
+# wait a little for a free process, and a task may run a little past its limit before the pool
+# kills it.
+SLACK = 150
 
 
 def longest_task(settings: Settings) -> float:
@@ -36,24 +37,14 @@ def longest_task(settings: Settings) -> float:
 def visibility_timeout(settings: Settings) -> int:
     """Seconds before Redis hands an unacknowledged message to another worker.
 
-    A message not acknowledged in time is delivered again, so by default it outlasts the
-    longest task plus the longest countdown a retry may ask for, with room to spare.
+    A worker holds a message only while it runs it: every wait (a rate slot, a retry's
+    backoff, a Retry-After, an outage) is kept in Redis's delayed set instead
+    (:mod:`workers.delayed`). So by default the timeout need only outlast the longest task,
+    and a killed worker's messages come back within minutes.
     """
     if settings.visibility_timeout:
         return settings.visibility_timeout
-    longest_wait = max(settings.retry_after_max, settings.retry_backoff_max)
-    return int(max(3600, longest_wait + longest_task(settings) + SLACK))
-
-
-def longest_countdown(settings: Settings) -> float:
-    """The longest wait a retry may ask for: a waiting retry is held unacknowledged by a
-    worker, so a longer one would be handed out a second time when the visibility timeout ends.
-
-    A visibility timeout set too short for that (below the longest task plus the slack) gets
-    half of it: such a setting trades duplicate runs of slow tasks for fast redelivery.
-    """
-    timeout = visibility_timeout(settings)
-    return float(max(timeout / 2, timeout - longest_task(settings) - SLACK))
+    return int(longest_task(settings) + SLACK)
 
 
 def stage_time_limits(settings: Settings) -> dict[str, tuple[float, float]]:

@@ -15,6 +15,7 @@ from pipeline.models import FeedEntry, PageRef
 from pipeline.settings import Settings
 from pipeline.store.db import session_scope
 from pipeline.store.failures import mark_replayed, reopen_failure
+from pipeline.store.outbox import note_sent
 from pipeline.store.pages import get_raw_page
 from pipeline.store.tables import Failure
 
@@ -23,15 +24,25 @@ from .tasks import article_chain, page_chain
 
 def retry_chain(failure: Failure, settings: Settings) -> Any:
     """The chain of tasks that sends ``failure``'s item through again."""
-    payload = failure.payload or {}
     if failure.stage == "fetch":
-        entry = payload.get("entry")
+        payload = fetch_payload(failure)
+        entry = payload["entry"]
         return article_chain(
-            str(payload.get("source") or failure.item),
+            payload["source"],
             entry=FeedEntry.model_validate(entry) if entry else None,
-            rate=payload.get("rate"),
+            rate=payload["rate"],
         )
-    return page_chain(_page_ref(failure, payload, settings))
+    return page_chain(_page_ref(failure, failure.payload or {}, settings))
+
+
+def fetch_payload(failure: Failure) -> dict[str, Any]:
+    """What a failed fetch is sent again with; records older than payloads have the item."""
+    payload = failure.payload or {}
+    return {
+        "source": str(payload.get("source") or failure.item),
+        "entry": payload.get("entry"),
+        "rate": payload.get("rate"),
+    }
 
 
 def _page_ref(failure: Failure, payload: dict[str, Any], settings: Settings) -> PageRef:
@@ -60,6 +71,8 @@ def retry_failure(failure: Failure, settings: Settings) -> Any:
     # Marked first: a retry that fails at once must find the record resolved, to reopen it.
     with session_scope(settings) as session:
         mark_replayed(session, failure_id=failure.id)
+        if failure.stage == "fetch":
+            note_sent(session, payloads=[fetch_payload(failure)])
     try:
         return chain.apply_async()
     except Exception:

@@ -189,7 +189,7 @@ class QueueCollector:
         return list(self._families())
 
     def collect(self) -> Iterator[Any]:
-        waiting, held, up = self._families()
+        waiting, held, later, due, up = self._families()
         if self._client is None:
             self._client = broker_client(self.settings)
         try:
@@ -205,11 +205,14 @@ class QueueCollector:
         for queue, count in depths.waiting.items():
             waiting.add_metric([queue], count)
             held.add_metric([queue], depths.unacked[queue])
+            later.add_metric([queue], depths.delayed[queue].count)
+            if depths.delayed[queue].next_due is not None:
+                due.add_metric([queue], depths.delayed[queue].next_due)
         up.add_metric([], 1)
-        yield from (waiting, held, up)
+        yield from (waiting, held, later, due, up)
 
     @staticmethod
-    def _families() -> tuple[Any, Any, Any]:
+    def _families() -> tuple[Any, Any, Any, Any, Any]:
         from prometheus_client.core import GaugeMetricFamily
 
         return (
@@ -218,8 +221,20 @@ class QueueCollector:
             ),
             GaugeMetricFamily(
                 "newsflow_queue_unacked",
-                "Messages of each queue taken by a worker and not yet acknowledged: running, "
-                "prefetched, or held for a retry's countdown.",
+                "Messages of each queue taken by a worker and not yet acknowledged: running "
+                "or prefetched.",
+                labels=["queue"],
+            ),
+            GaugeMetricFamily(
+                "newsflow_queue_delayed",
+                "Messages of each queue waiting in Redis for a rate slot, a retry or a "
+                "Retry-After.",
+                labels=["queue"],
+            ),
+            GaugeMetricFamily(
+                "newsflow_queue_delayed_next_due_timestamp_seconds",
+                "When the first delayed message of each queue is due (epoch seconds); one far "
+                "in the past means no worker is moving them.",
                 labels=["queue"],
             ),
             GaugeMetricFamily(

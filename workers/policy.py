@@ -19,13 +19,14 @@ from typing import Any, TypeVar
 
 from billiard.exceptions import WorkerLostError
 from celery import Task
-from celery.exceptions import Retry, SoftTimeLimitExceeded, TimeLimitExceeded
+from celery.exceptions import Reject, Retry, SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import task_failure
 from celery.utils.log import get_task_logger
 from pydantic import BaseModel
 
 from pipeline import STAGES, stages
 from pipeline.errors import (
+    BrokerUnavailable,
     DatabaseUnavailable,
     NewsflowError,
     Outage,
@@ -38,7 +39,8 @@ from pipeline.settings import Settings
 
 from . import metrics
 from .app import resources_of, settings_of
-from .config import longest_countdown
+from .broker import broker_errors
+from .delayed import send_delayed
 from .messages import decode, item_of, page_payload
 from .resources import Resources
 
@@ -99,17 +101,21 @@ class StageTask(NewsflowTask):
         # Celery's retry count is the item's: waits (below) are sent again without raising it.
         attempts = request.retries + 1
 
+        def come_back(countdown: float, error: Exception, retries: int, **state: Any) -> Retry:
+            """Send this task again, to wait ``countdown`` seconds in Redis's delayed set
+            (not in this worker), with ``retries`` as its count of attempts spent."""
+            again = self.signature_from_request(request, None, {**kwargs, **state}, retries=retries)
+            store_wait(settings, again, countdown, error)
+            if stage == "fetch":
+                note_fetch_waiting(settings, item, countdown)
+            return Retry(exc=error, when=countdown, sig=again)
+
         def wait(countdown: float, error: Exception, **state: Any) -> Retry:
             """Come back later without spending an attempt: the host's rate limit, or Redis
             or the database away, is no fault of the item (and a lost process is then still
             judged by the item's own attempts)."""
-            countdown = min(countdown, longest_countdown(settings))
-            again = self.signature_from_request(
-                request, None, {**kwargs, **state}, countdown=countdown, retries=request.retries
-            )
-            again.apply_async()
             metrics.count(stage, "waited")
-            return Retry(exc=error, when=countdown, sig=again)
+            return come_back(countdown, error, request.retries, **state)
 
         def dead_letter(error: BaseException) -> None:
             """Record the failure for good; while the database cannot take the record, keep
@@ -152,11 +158,7 @@ class StageTask(NewsflowTask):
                     "%s %s: %s; retry %d in %.1fs", stage, item, error, attempts, countdown
                 )
                 metrics.count(stage, "retried")
-                raise self.retry(
-                    exc=error,
-                    countdown=min(countdown, longest_countdown(settings)),
-                    max_retries=settings.max_retries,
-                ) from error
+                raise come_back(countdown, error, request.retries + 1) from error
             dead_letter(error)
             raise
         except SoftTimeLimitExceeded as error:
@@ -167,6 +169,29 @@ class StageTask(NewsflowTask):
         except Exception as error:
             dead_letter(error)
             raise
+
+
+def store_wait(settings: Settings, signature: Any, countdown: float, error: Exception) -> None:
+    """Send ``signature`` to wait ``countdown`` seconds in Redis; or, when Redis cannot take
+    it, reject the running task's message back to its queue (Redis hands it out again, at
+    once or after the visibility timeout): a wait that could not be stored is never
+    acknowledged as if it had been."""
+    try:
+        with broker_errors(settings.broker_url):
+            send_delayed(signature, countdown)
+    except BrokerUnavailable as unavailable:
+        logger.warning("cannot store a wait (%s); the message goes back to its queue", unavailable)
+        raise Reject(error, requeue=True) from unavailable
+
+
+def note_fetch_waiting(settings: Settings, source: str, countdown: float) -> None:
+    """Tell the outbox that this fetch waits in Redis, so reconcile does not take it for lost.
+    Best effort: the database may be the very outage being waited out, and a wait noted late
+    costs at most one needless send, which the stages absorb."""
+    try:
+        stages.note_waiting(settings, source, seconds=countdown)
+    except NewsflowError as error:
+        logger.info("could not note the wait of %s in the outbox: %s", source, error)
 
 
 def stage_of(task: Task) -> str:

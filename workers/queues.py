@@ -2,9 +2,10 @@
 
 A queue is a Redis list, plus one list per message priority other than the lowest
 (``<queue>\\x06\\x16<priority>``). A message a worker has taken but not yet acknowledged
-(running, prefetched, or held for a retry's countdown) lives in the ``unacked`` hash as
-``[message, exchange, routing_key]`` until it is acknowledged. Used by ``newsflow status``
-and by the workers' Prometheus endpoint, so both count alike.
+(running, or prefetched) lives in the ``unacked`` hash as ``[message, exchange,
+routing_key]`` until it is acknowledged. A message that waits (a rate slot, a retry) is in
+neither: it is in the queue's delayed set (:mod:`workers.delayed`) until it is due. Used by
+``newsflow status`` and by the workers' Prometheus endpoint, so both count alike.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from redis import Redis
 from pipeline.settings import Settings
 
 from .config import celery_config
+from .delayed import Delayed, delayed
 
 # Held messages counted per queue at most: their routing key is read from the end of each
 # entry, inside Redis, so a large hash costs a bounded number of small round trips.
@@ -50,6 +52,8 @@ class QueueDepths:
     # False when there were more held messages than UNACKED_LIMIT: ``unacked`` counts the
     # first ones only, ``unacked_total`` all of them.
     unacked_complete: bool
+    # Messages waiting in the delayed set, per queue, and when the first of them is due.
+    delayed: dict[str, Delayed]
 
 
 def broker_client(settings: Settings, *, timeout: float = 2.0) -> Redis:
@@ -88,7 +92,11 @@ def queue_depths(
         if routing_key in unacked:
             unacked[routing_key] += 1
     return QueueDepths(
-        waiting=waiting, unacked=unacked, unacked_total=unacked_total, unacked_complete=complete
+        waiting=waiting,
+        unacked=unacked,
+        unacked_total=unacked_total,
+        unacked_complete=complete,
+        delayed=delayed(client, queues, prefix=layout.prefix),
     )
 
 

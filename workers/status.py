@@ -41,7 +41,9 @@ class QueueStatus(BaseModel):
     queue: str
     tasks: list[str]  # the tasks routed to this queue
     waiting: int
-    unacked: int  # taken by a worker, not yet acknowledged: running, prefetched or held
+    unacked: int  # taken by a worker, not yet acknowledged: running or prefetched
+    delayed: int = 0  # waiting in Redis for a rate slot, a retry's backoff or a Retry-After
+    next_due: datetime | None = None  # when the first of those is due
 
 
 class WorkerStatus(BaseModel):
@@ -113,6 +115,8 @@ def collect(settings: Settings) -> StatusReport:
             tasks=routed.get(queue, []),
             waiting=waiting,
             unacked=depths.unacked[queue],
+            delayed=depths.delayed[queue].count,
+            next_due=_moment(depths.delayed[queue].next_due),
         )
         for queue, waiting in depths.waiting.items()
     ]
@@ -234,15 +238,31 @@ def _table(title: str, *columns: str, header: bool = True) -> Table:
 
 def _queues(report: StatusReport) -> Table:
     unacked = "unacked" if report.unacked_complete else "unacked (partial)"
-    table = _table("queues", "queue ", "waiting", unacked, "tasks ")
+    table = _table("queues", "queue ", "waiting", unacked, "delayed", "next due", "tasks ")
     for queue in report.queues:
         table.add_row(
             Text(queue.queue),
             _figure(queue.waiting, alert=queue.waiting > 0),
             str(queue.unacked),
+            str(queue.delayed),
+            _due(queue.next_due, report.generated_at),
             Text(", ".join(queue.tasks)),
         )
     return table
+
+
+def _moment(epoch: float | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch, UTC) if epoch is not None else None
+
+
+def _due(moment: datetime | None, now: datetime) -> str:
+    """When the first delayed message is due; overdue ones (no worker moving them) in red."""
+    if moment is None:
+        return "-"
+    seconds = (moment - now).total_seconds()
+    if seconds < -5:
+        return f"[red]{-seconds:.0f}s late[/red]"
+    return f"in {max(0.0, seconds):.0f}s"
 
 
 def _workers_table(report: StatusReport) -> Table:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
+from celery.exceptions import Retry
 from celery.utils.log import get_task_logger
 
 from pipeline import stages
@@ -20,15 +21,18 @@ from pipeline.settings import Settings
 from pipeline.sources import registry
 
 from .app import get_app
-from .config import longest_countdown, task_name, visibility_timeout
+from .config import task_name, visibility_timeout
 from .messages import decode
-from .policy import EXPECTED, NewsflowTask, StageTask
+from .policy import EXPECTED, NewsflowTask, StageTask, store_wait
 
 logger = get_task_logger(__name__)
 
 # Only the store task's result is kept: `ingest --wait` reads it, and earlier stages'
 # results (whole article texts) would only fill Redis. Errors are kept for every stage.
 STAGE_TASK = {"bind": True, "base": StageTask, "throws": EXPECTED}
+# Waits of one poll for its feed's host at most: each is for a reserved slot, so a second is
+# already rare.
+POLL_WAITS = 5
 
 
 @shared_task(name=task_name("fetch"), ignore_result=True, **STAGE_TASK)
@@ -89,12 +93,19 @@ def poll_source(
             int(source_id), settings, resources.fetcher(), enqueue=enqueue, reserved=reserved
         )
     except Throttled as error:
-        # The feed's host needs a rest: poll again at the reserved slot (not a failure).
-        raise self.retry(
-            countdown=min(error.retry_after or 1.0, longest_countdown(settings)),
-            max_retries=self.request.retries + 1,
-            kwargs={"reserved": error.slot},
-        ) from error
+        # The feed's host needs a rest: poll again at the reserved slot (not a failure). A
+        # slot is reserved, so one wait is the rule; past POLL_WAITS the poll is given up and
+        # the source's claim runs out, to be polled on its next turn.
+        if self.request.retries >= POLL_WAITS:
+            raise
+        again = self.signature_from_request(
+            kwargs={"source_id": source_id, "reserved": error.slot},
+            args=(),
+            retries=self.request.retries + 1,
+        )
+        countdown = error.retry_after or 1.0
+        store_wait(settings, again, countdown, error)
+        raise Retry(exc=error, when=countdown, sig=again) from error
     return {"source_id": source_id, "new": [item.entry.url for item in items], "articles": sent}
 
 
@@ -114,20 +125,30 @@ def reconcile(self: NewsflowTask, older_than: float | None = None) -> int:
 
 
 def send_unfinished(settings: Settings, older_than: float | None = None) -> int:
-    """Send on the pages a lost message stopped after fetch; how many there were.
+    """Send again what a lost message stopped: items sent to be fetched and never fetched nor
+    failed (the outbox), and pages fetched whose chain stopped after fetch; how many.
 
-    By default only pages older than twice the visibility timeout: before that, Redis may
-    still hand a lost worker's message out again by itself.
+    By default only those due more than twice the visibility timeout ago: before that, Redis
+    may still hand a lost worker's message out again by itself.
     """
     if older_than is None:
         older_than = 2.0 * visibility_timeout(settings)
+    lost = stages.lost_fetches(settings, older_than=older_than)
+    for payload in lost:
+        logger.warning("the fetch of %s was lost; sending it again", payload["source"])
+        entry = payload.get("entry")
+        article_chain(
+            payload["source"],
+            entry=FeedEntry.model_validate(entry) if entry else None,
+            rate=payload.get("rate"),
+        ).apply_async()
     refs = stages.unfinished_pages(settings, older_than=older_than)
     for ref in refs:
         logger.warning(
             "page %s (%s) stopped after fetch; sending it on again", ref.page_id, ref.url
         )
         page_chain(ref).apply_async()
-    return len(refs)
+    return len(lost) + len(refs)
 
 
 def page_chain(ref: PageRef) -> Any:

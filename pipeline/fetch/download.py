@@ -12,6 +12,7 @@ in this process.
 from __future__ import annotations
 
 import mimetypes
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from pipeline.errors import (
 )
 from pipeline.fetch.compression import unwrap
 from pipeline.fetch.encoding import decode, detect_encoding, sniff_binary
-from pipeline.fetch.netguard import check_peer, check_url
+from pipeline.fetch.netguard import check_url, guarded_transport
 from pipeline.fetch.politeness import Politeness
 from pipeline.models import FetchedPage, Kind
 from pipeline.settings import Settings
@@ -65,10 +66,17 @@ def is_local(source: str) -> bool:
     return scheme == "file" or (scheme not in {"http", "https"} and "://" not in source)
 
 
-def make_client(settings: Settings, politeness: Politeness | None = None) -> httpx.Client:
+def make_client(
+    settings: Settings,
+    politeness: Politeness | None = None,
+    *,
+    verify: ssl.SSLContext | bool = True,
+) -> httpx.Client:
     """An HTTP client with newsflow's timeouts, redirect limit and User-Agent.
 
-    Every request it sends, each redirect included, first passes :func:`netguard.check_url`;
+    Every request it sends, each redirect included, first passes :func:`netguard.check_url`,
+    and connects only to addresses vetted as it connects (:func:`netguard.guarded_transport`);
+    ``verify`` is the certificate check (a context that trusts a private CA, say).
     with ``politeness``, also the robots.txt of the host it goes to (a redirect to another
     site must not land on a page that site disallows). A URL the caller has asked politeness
     about already (:func:`asked_extensions`) is not asked again; its redirects are.
@@ -81,13 +89,9 @@ def make_client(settings: Settings, politeness: Politeness | None = None) -> htt
         if request.url != request.extensions.get(_ASKED):  # the page asked, its redirects not
             politeness.allowed(str(request.url), lambda url: fetch_robots(url, settings, client))
 
-    def peer_guard(response: httpx.Response) -> None:
-        stream = response.extensions.get("network_stream")
-        address = stream.get_extra_info("server_addr") if stream is not None else None
-        check_peer(str(response.request.url), address[0] if address else None, settings)
-
     client = httpx.Client(
-        event_hooks={"request": [guard], "response": [peer_guard]},
+        transport=guarded_transport(settings, verify=verify),
+        event_hooks={"request": [guard]},
         timeout=httpx.Timeout(
             connect=settings.connect_timeout,
             read=settings.read_timeout,

@@ -2,14 +2,21 @@
 
 A feed is someone else's document; a link or a redirect in it must not turn the fetcher
 against the network it runs in (a router's admin page, a cloud's metadata service at
-169.254.169.254). Every request, redirects included, is checked here before it is sent.
+169.254.169.254). Every request, redirects included, is checked here before it is sent, and
+every connection again as it is made (:class:`GuardedBackend`).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
+
+import httpcore
+import httpx
 
 from pipeline.errors import Blocked, ConnectionFailed
 from pipeline.settings import Settings
@@ -26,10 +33,8 @@ def check_url(url: str, settings: Settings) -> None:
     host = (parts.hostname or "").lower()
     if not host:
         raise Blocked(f"{url}: no host")
-    if settings.allow_private_networks:
-        return
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    if host in settings.allowed_host_set or f"{host}:{port}" in settings.allowed_host_set:
+    if _allowed(host, port, settings):
         return
     for address in resolve(host, port):
         if not is_public(address):
@@ -40,22 +45,70 @@ def check_url(url: str, settings: Settings) -> None:
             )
 
 
-def check_peer(url: str, peer: str | None, settings: Settings) -> None:
-    """Raise :class:`Blocked` if the address a request actually connected to is not public.
+class GuardedBackend(httpcore.SyncBackend):
+    """httpcore's network backend, connecting only to an address it has just vetted.
 
-    The name was vetted before the request, but the connection resolves it again; a name
-    whose answer changed in between (DNS rebinding) is caught here, before the body is read.
+    :func:`check_url` vets a name before the request; but a connection that resolved the name
+    again could land elsewhere, should the name's answer change in between (DNS rebinding),
+    and the request would be sent before anyone could look. Here the name is resolved once,
+    every address it gives is vetted, and the socket connects to those addresses only. The
+    URL keeps the name, so the Host header, the TLS server name and the certificate check
+    are still the name's.
     """
-    if peer is None or settings.allow_private_networks:
-        return
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    if host in settings.allowed_host_set or f"{host}:{port}" in settings.allowed_host_set:
-        return
-    address = ipaddress.ip_address(peer.split("%")[0])
-    if not is_public(address):
-        raise Blocked(f"{url}: connected to {address}, a private address, though {host} was vetted")
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        addresses = resolve(host, port)
+        if not _allowed(host, port, self.settings):
+            for address in addresses:
+                if not is_public(address):
+                    raise Blocked(
+                        f"{host} resolves to {address} as it is connected to, a private, "
+                        "loopback, link-local or metadata address; nothing was sent"
+                    )
+        failed: httpcore.ConnectError | None = None
+        for address in addresses:
+            try:
+                return super().connect_tcp(
+                    str(address), port, timeout, local_address, socket_options
+                )
+            except httpcore.ConnectError as error:
+                failed = error  # the next address may answer, as socket.create_connection does
+        raise failed or httpcore.ConnectError(f"{host} has no address")
+
+
+def guarded_transport(settings: Settings, *, verify: ssl.SSLContext | bool = True) -> Any:
+    """httpx's transport with :class:`GuardedBackend` under it. Proxies from the environment
+    are not used: a proxy would connect where it liked, out of the guard's sight."""
+    transport = httpx.HTTPTransport(verify=verify, trust_env=False)
+    transport._pool = httpcore.ConnectionPool(  # httpx builds its pool with no backend option
+        ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+        # httpx's own default limits, which httpcore's pool does not share.
+        max_connections=100,
+        max_keepalive_connections=20,
+        keepalive_expiry=5.0,
+        network_backend=GuardedBackend(settings),
+    )
+    return transport
+
+
+def _allowed(host: str, port: int, settings: Settings) -> bool:
+    """True where the operator lets private addresses through: everywhere, or for this host."""
+    host = host.lower()
+    return (
+        settings.allow_private_networks
+        or host in settings.allowed_host_set
+        or f"{host}:{port}" in settings.allowed_host_set
+    )
 
 
 def resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:

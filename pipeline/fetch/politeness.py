@@ -52,8 +52,8 @@ return {slot, now_ms}
 """
 # A wait this short is slept through; rescheduling would cost more than it frees.
 SHORT_WAIT = 0.25
-# However slow a site asks us to be, a fetch waits at most this long for its turn (the
-# broker redelivers messages held longer than its visibility timeout).
+# However slow a site asks us to be (its Crawl-delay), two requests to it are at most this far
+# apart: a larger delay is more likely a mistake than a wish to be read once an hour.
 LONGEST_INTERVAL = 300.0
 
 
@@ -123,16 +123,29 @@ class Politeness:
         A turn that comes within ``patience`` seconds is slept for instead: work done in one
         process has no task to reschedule (a worker's wait is short, :data:`SHORT_WAIT`).
         """
-        rules = self.allowed(url, robots_text)
-        if reserved is None:
-            per_second = rate or self.default_rate
+        slot = reserved  # a fetch woken at (or before) the slot it was handed
+        if self._known_rules(host_of(url)) is None:
+            # Fetching robots.txt is a request to the host like any other: it takes a slot
+            # (the Crawl-delay is not known yet), and the page then takes the next one.
+            if slot is None:
+                slot = self._claim(rate_key(url), self._interval(rate, 0.0))
+            self._wait_for(url, slot, patience)
+            self._fetched_rules(host_of(url), robots_text)
+            slot = None
+        rules = self.allowed(url, robots_text)  # known by now: asks nobody
+        if slot is None:
             delay = float(rules.crawl_delay(self.user_agent) or 0)
-            interval = min(
-                LONGEST_INTERVAL, max(1.0 / per_second if per_second > 0 else 0.0, delay)
-            )
-            slot = self._claim(rate_key(url), interval)
-        else:
-            slot = reserved  # woken before its turn (waits are capped below redelivery)
+            slot = self._claim(rate_key(url), self._interval(rate, delay))
+        self._wait_for(url, slot, patience)
+
+    def _interval(self, rate: float | None, delay: float) -> float:
+        """Seconds between two requests to a host: its rate's, or its Crawl-delay if longer."""
+        per_second = rate or self.default_rate
+        return min(LONGEST_INTERVAL, max(1.0 / per_second if per_second > 0 else 0.0, delay))
+
+    @staticmethod
+    def _wait_for(url: str, slot: float, patience: float) -> None:
+        """Sleep until ``slot`` if it is near, else raise Throttled carrying it."""
         wait = slot - time.time()
         if wait <= max(SHORT_WAIT, patience):
             _sleep_until(slot)  # never before the slot, or the host sees two requests at once
@@ -164,23 +177,31 @@ class Politeness:
             return slot
 
     def _rules(self, url: str, robots_text: Callable[[str], str]) -> Rules:
-        """The host's parsed rules: this process's copy while it holds, else Redis's text (as
-        long as Redis keeps it), else the site's."""
+        """The host's parsed rules: known already, or fetched from the site now."""
         host = host_of(url)
-        now = time.monotonic()
+        return self._known_rules(host) or self._fetched_rules(host, robots_text)
+
+    def _known_rules(self, host: str) -> Rules | None:
+        """This process's copy while it holds, else Redis's text (as long as Redis keeps
+        it); None when the site must be asked."""
         with self._lock:
             kept = self._rules_by_host.get(host)
-            if kept is not None and kept[0] > now:
+            if kept is not None and kept[0] > time.monotonic():
                 self._rules_by_host.move_to_end(host)
                 return kept[1]
         text, lifetime = self._shared_robots(host)
-        if text is None:
-            text, lifetime = robots_text(f"{host}/robots.txt"), float(ROBOTS_TTL)
-            self._share_robots(host, text)
+        return self._keep(host, text, lifetime) if text is not None else None
+
+    def _fetched_rules(self, host: str, robots_text: Callable[[str], str]) -> Rules:
+        text = robots_text(f"{host}/robots.txt")
+        self._share_robots(host, text)
+        return self._keep(host, text, float(ROBOTS_TTL))
+
+    def _keep(self, host: str, text: str, lifetime: float) -> Rules:
         rules = Rules()
         rules.parse(text.splitlines())
         with self._lock:
-            self._rules_by_host[host] = (now + lifetime, rules)
+            self._rules_by_host[host] = (time.monotonic() + lifetime, rules)
             self._rules_by_host.move_to_end(host)
             while len(self._rules_by_host) > ROBOTS_HOSTS_KEPT:
                 self._rules_by_host.popitem(last=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from pipeline.errors import NewsflowError, NoFeedFound, Throttled
 from pipeline.fetch.fetcher import Fetcher
@@ -19,6 +19,7 @@ from pipeline.settings import Settings
 from pipeline.sources.polling import discover, fetch_feed, next_interval
 from pipeline.store.db import session_scope
 from pipeline.store.failures import record_failure, resolve_failures
+from pipeline.store.outbox import note_sent
 from pipeline.store.sources import (
     add_source,
     claim_source,
@@ -40,6 +41,14 @@ class NewItem:
     entry: FeedEntry
     source_id: int
     rate: float | None
+
+    def payload(self) -> dict[str, Any]:
+        """What its fetch task is sent with (:func:`pipeline.stages.fetch_payload`)."""
+        return {
+            "source": self.entry.url,
+            "entry": self.entry.model_dump(mode="json"),
+            "rate": self.rate,
+        }
 
 
 class AddedSource(NamedTuple):
@@ -124,6 +133,8 @@ def poll_source(
             first = mark_seen(session, urls=fresh, source_id=source_id)
             new = [NewItem(by_url[canonical], source_id, rate) for canonical in first]
             if new:
+                # In the transaction that marks them seen: sent, or neither seen nor owed.
+                note_sent(session, payloads=[item.payload() for item in new])
                 enqueue(new)
         interval = next_interval(
             base=base, current=current, new_items=len(new), failed=False, errors_in_row=0

@@ -208,3 +208,24 @@ class SeenUrl(SQLModel, table=True):
     url: str = Field(sa_column=Column(Text, nullable=False, unique=True))
     source_id: int | None = Field(default=None, foreign_key="source.id", index=True)
     first_seen: datetime = Field(default_factory=utcnow)
+
+
+class Outbox(SQLModel, table=True):
+    """An item sent to the fetch queue and not yet fetched, nor failed for good.
+
+    Written in the transaction that decides to send the item, before the message goes out;
+    deleted by the fetch stage when it keeps the page or records the failure. A row still
+    here long after it was due means the message was lost, and ``newsflow reconcile`` sends
+    the item again.
+    """
+
+    __tablename__ = "outbox"
+
+    source: str = Field(sa_column=Column(Text, primary_key=True))
+    # What the fetch task is sent with: {"source", "entry", "rate"}.
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    sent_at: datetime = Field(default_factory=utcnow)
+    # When the fetch should have happened by: when it was sent, moved on by each wait for a
+    # rate slot or a retry, so that an item waiting its turn is not taken for lost.
+    due_at: datetime = Field(default_factory=utcnow, index=True)
+    sends: int = 1

@@ -21,7 +21,7 @@ from sqlmodel import func, select
 
 from pipeline.settings import Settings, get_settings
 from pipeline.store.db import dispose_engines, prepare_database, session_scope
-from pipeline.store.tables import Failure, RawPage
+from pipeline.store.tables import Failure, Outbox, RawPage
 from tests.conftest import ROOT, RedisServer, WorkerProcess, newsflow, wait_until
 from tests.e2e.stories import counts, send_all, serve_stories, stored_urls, story, worker_hostname
 from tests.httpserver import LocalServer, Reply
@@ -247,3 +247,44 @@ def test_store_tasks_wait_for_postgresql_to_return(
     assert "database_unavailable" in worker.log() or "unavailable" in worker.log()
     proxy.close()
     dispose_engines()
+
+
+# --- a fetch message lost between Redis and the worker -----------------------------------------
+
+
+def test_a_fetch_message_lost_on_its_way_is_sent_again_by_reconcile_and_stored_once(
+    start_worker: Callable[..., WorkerProcess],
+    celery_app: Any,
+    settings: Settings,
+    http_server: LocalServer,
+) -> None:
+    """Kombu takes a message off its queue, then notes it as unacknowledged: a worker killed
+    between the two loses it, and Redis keeps no trace. The outbox row does."""
+    lost, kept = serve_stories(http_server, 2)
+    sent = newsflow("ingest", lost, kept)
+    assert sent.returncode == 0, sent.stderr
+    broker = redis_client.Redis.from_url(get_settings().broker_url)
+    assert broker.llen("fetch") == 2
+    dropped = broker.rpop("fetch")  # the first sent, as a worker's BRPOP would take it
+    assert dropped is not None and lost.encode() in dropped
+
+    start_worker()
+    wait_until(lambda: counts(settings)[0] == 1, timeout=60)
+    time.sleep(1)
+    assert stored_urls(settings) == [kept] and http_server.count("/story/0") == 0
+    # Reconcile, as beat runs it, but without waiting for the usual twice the visibility timeout.
+    swept = newsflow("reconcile", "--older-than", "0")
+    assert swept.returncode == 0, swept.stderr
+    assert "sent on 1" in swept.stdout, swept.stdout
+    wait_settled(broker, settings, 2)
+    assert counts(settings) == (2, 2, 0)
+    assert stored_urls(settings) == sorted([lost, kept])
+    assert http_server.count("/story/0") == 1 and http_server.count("/story/1") == 1
+    # Nothing more is owed: a second sweep sends nothing, and the trace says what happened.
+    again = newsflow("reconcile", "--older-than", "0")
+    assert "sent on 0" in again.stdout, again.stdout
+    with session_scope(settings) as session:
+        owed = session.exec(select(func.count()).select_from(Outbox)).one()
+        trace = session.exec(select(Failure).where(Failure.item == lost)).one()
+    assert owed == 0
+    assert (trace.stage, trace.reason, trace.resolved) == ("fetch", "message_lost", True)

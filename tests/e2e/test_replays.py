@@ -167,7 +167,7 @@ def test_reconcile_sends_on_a_page_whose_chain_was_lost_once_only(
     start_worker()
 
     swept = newsflow("reconcile", "--older-than", "0")
-    assert "sent on 1 unfinished page" in swept.stdout, swept.stdout + swept.stderr
+    assert "sent on 1 lost item" in swept.stdout, swept.stdout + swept.stderr
     wait_until(lambda: stopped in stored_urls(settings), timeout=60)
     assert newsflow("reconcile", "--older-than", "0").stdout.strip().startswith("sent on 0")
     assert sorted(stored_urls(settings)) == sorted([stopped, finished])

@@ -110,12 +110,15 @@ def ingest_queued(
 ) -> list[IngestResult] | None:
     """Send each item's chain to the workers; with ``wait``, follow them to their end."""
     from pipeline.errors import BrokerUnavailable
+    from pipeline.stages import fetch_payload, note_sent
     from workers.app import create_app
 
     from .results import wait_for_chains
     from .sending import send_to_broker
 
     app = create_app(settings)
+    # Noted before sending: a message lost on its way is sent again by `newsflow reconcile`.
+    note_sent(settings, [fetch_payload(source) for source in items])
     try:
         results = send_to_broker(
             app,

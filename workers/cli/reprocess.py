@@ -20,14 +20,14 @@ def reconcile(
     older_than: Annotated[
         float | None,
         typer.Option(
-            help="Only pages fetched this many seconds ago or more; default: twice the "
-            "visibility timeout, after which Redis no longer redelivers by itself."
+            help="Only items due (pages fetched) this many seconds ago or more; default: "
+            "twice the visibility timeout, after which Redis no longer redelivers by itself."
         ),
     ] = None,
 ) -> None:
-    """Send on pages whose chain stopped after fetch with no article and no failure (a
-    message the broker lost). Each is recorded as `message_lost` and sent once. Beat runs
-    this every 15 minutes."""
+    """Send again what a message the broker lost stopped: items sent to be fetched and never
+    fetched nor failed, and pages whose chain stopped after fetch. Each is recorded as
+    `message_lost` and sent once. Beat runs this every 15 minutes."""
     from pipeline.errors import BrokerUnavailable
     from workers.app import create_app
     from workers.tasks import send_unfinished
@@ -42,7 +42,7 @@ def reconcile(
         ).values()
     except BrokerUnavailable as error:
         raise error_exit(f"{error}; start Redis") from error
-    console.print(f"sent on {count} unfinished page(s)")
+    console.print(f"sent on {count} lost item(s)")
 
 
 def reprocess(
