@@ -8,8 +8,13 @@ import threading
 import time
 from typing import Any
 
+import pytest
 import redis as redis_client
+from celery.exceptions import Reject
 
+from pipeline.errors import ServerError
+from pipeline.settings import Settings, get_settings
+from tests.conftest import free_port
 from workers.delayed import delayed, delayed_key, move_due, send_delayed
 
 QUEUES = ("fetch", "clean", "extract", "store")
@@ -91,3 +96,48 @@ def test_movers_racing_move_every_message_exactly_once(celery_app: Any) -> None:
     assert numbers == list(range(total)), "a message moved twice, or lost"
     assert broker.zcard(delayed_key("clean")) == 0
     broker.delete("clean")
+
+
+def test_a_wait_redis_cannot_take_rejects_the_message_back_never_acknowledges_it(
+    settings: Settings,
+) -> None:
+    """The task's own message is acknowledged only once its wait is stored; when Redis is
+    away, the task rejects it back to the queue (Redis keeps it unacknowledged meanwhile)."""
+    from workers.app import create_app
+    from workers.policy import store_wait
+
+    away = settings.model_copy(
+        update={
+            "broker_url": f"redis://127.0.0.1:{free_port()}/0",
+            # Short limits, so that the send gives up within seconds (half the shortest).
+            "parse_time_limit": 10,
+            "task_soft_time_limit": 10,
+            "task_time_limit": 20,
+        }
+    )
+    app = create_app(away)
+    try:
+        signature = app.signature("newsflow.fetch", args=("https://example.org/a",))
+        with pytest.raises(Reject) as rejected:
+            store_wait(away, signature, 30.0, ServerError("busy", status_code=503))
+        assert rejected.value.requeue is True
+    finally:
+        app.close()
+        create_app(get_settings())  # the process's app, as the other tests expect it
+
+
+def test_reconcile_leaves_the_outbox_alone_while_fetches_are_queued(celery_app: Any) -> None:
+    """A row says when its item was sent, not how long it then sat in the queue: an overdue
+    row is taken for lost only once the fetch queue is empty."""
+    from pipeline import stages
+    from workers.tasks import send_unfinished
+
+    settings = get_settings()
+    broker = redis_client.Redis.from_url(settings.broker_url)
+    stages.note_sent(settings, [stages.fetch_payload("https://example.org/owed")])
+    broker.rpush("fetch", b"{}")  # something still waiting its turn
+    assert send_unfinished(settings, older_than=-1) == 0
+    broker.delete("fetch")
+    assert send_unfinished(settings, older_than=-1) == 1  # now it is lost: sent again
+    assert json.loads(broker.lpop("fetch") or b"{}")["headers"]["task"] == "newsflow.fetch"
+    assert send_unfinished(settings, older_than=60) == 0  # sent just now: not owed yet

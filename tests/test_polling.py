@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import redis as redis_client
+from sqlmodel import select
 
 from pipeline.errors import Blocked, Throttled
 from pipeline.fetch.politeness import Politeness, rate_key
@@ -215,11 +216,17 @@ def test_a_broken_sitemap_in_an_index_costs_only_its_own_items(
     assert [entry.url for entry in outcome.entries] == [http_server.url("/1")]
 
 
-def test_items_are_marked_seen_only_when_they_were_sent_on(http_server: Any, settings: Any) -> None:
+def test_an_item_seen_is_always_owed_and_is_sent_once_its_row_is_written(
+    http_server: Any, settings: Any
+) -> None:
+    """Marked seen and noted in the outbox in one transaction, then sent: a send that fails
+    leaves the items owed, for reconcile, and the next poll does not send them twice."""
     from pipeline.fetch.fetcher import make_fetcher
     from pipeline.sources.registry import poll_source
+    from pipeline.stages import lost_fetches
     from pipeline.store.db import session_scope
     from pipeline.store.sources import add_source
+    from pipeline.store.tables import Outbox
     from tests.httpserver import Reply
 
     items = "".join(f"<item><link>{http_server.url(f'/story/{n}')}</link></item>" for n in range(3))
@@ -236,7 +243,11 @@ def test_items_are_marked_seen_only_when_they_were_sent_on(http_server: Any, set
         source_id = source.id
     assert source_id is not None
 
-    def broker_away(_: object) -> None:
+    stories = [http_server.url(f"/story/{n}") for n in range(3)]
+
+    def broker_away(new: list[Any]) -> None:
+        with session_scope(settings) as session:  # a fetch that ran at once finds its row
+            assert {row.source for row in session.exec(select(Outbox))} == set(stories)
         raise ConnectionError("the broker is away")
 
     sent: list[str] = []
@@ -246,7 +257,8 @@ def test_items_are_marked_seen_only_when_they_were_sent_on(http_server: Any, set
         found = poll_source(
             source_id, settings, fetcher, enqueue=lambda new: sent.extend(i.entry.url for i in new)
         )
-    assert len(found) == 3 and sent == [http_server.url(f"/story/{n}") for n in range(3)]
+    assert found == [] and sent == []  # seen already: not sent twice by the poll
+    assert [payload["source"] for payload in lost_fetches(settings, older_than=-1)] == stories
 
 
 def test_only_one_of_two_dispatchers_claims_a_due_source(any_db_settings: Any) -> None:

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from kombu.exceptions import OperationalError as KombuOperationalError
-from kombu.transport import TRANSPORT_ALIASES
+from kombu.transport import TRANSPORT_ALIASES, virtual
 from kombu.transport import redis as kombu_redis
 from kombu.utils.json import dumps
 from kombu.utils.url import maybe_sanitize_url
@@ -67,6 +67,9 @@ class QoS(kombu_redis.QoS):
                 "visibility timeout",
                 error,
             )
+            # Forget it here (it stays in Redis's unacknowledged set), or it would hold one of
+            # this worker's prefetch places for good.
+            virtual.QoS.ack(self, delivery_tag)
 
 
 class Channel(kombu_redis.Channel):
@@ -75,10 +78,14 @@ class Channel(kombu_redis.Channel):
     def _put(self, queue: str, message: dict[str, Any], **kwargs: Any) -> None:
         # A message published with a due time waits in the delayed set, as the very message
         # this method would push, for the mover to push when it is due (workers.delayed).
-        due = (message.get("headers") or {}).pop(DUE_HEADER, None)
+        headers = dict(message.get("headers") or {})
+        due = headers.pop(DUE_HEADER, None)
         if due is None:
             super()._put(queue, message, **kwargs)
             return
+        # A copy: kombu publishes the same message again if this attempt fails, and it must
+        # still carry its due time then.
+        message = {**message, "headers": headers}
         key = self._q_for_pri(queue, self._get_message_priority(message, reverse=False))
         waiting = {member(self.global_keyprefix + key, dumps(message)): float(due)}
         batch = kwargs.pop("_publish_batch", None)

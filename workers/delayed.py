@@ -10,8 +10,9 @@ visibility timeout handed them out again, an hour later.
 
 Every worker runs a :class:`Mover`: several times a second, under a short Redis lock so that
 one worker at a time does it, a Lua script takes the due messages out of the set and pushes
-each onto its queue, on the end workers take from next. The script runs whole or not at all,
-so a message is always in exactly one of the two places.
+each onto its queue, on the end workers take from next. Redis runs a script with nothing else
+in between, and it pushes each message before removing it from the set, so a message is never
+in neither place, and never in both once the script returns.
 """
 
 from __future__ import annotations
@@ -161,4 +162,7 @@ class Mover(bootsteps.StartStopStep):
                 if not failing:
                     logger.warning("cannot move due messages now: %s", error)
                 failing = True
+            except Exception:
+                # Whatever it was, the thread must live on: without it nothing waiting moves.
+                logger.exception("moving due messages failed; trying again")
         client.close()

@@ -15,7 +15,7 @@ from pipeline.models import FeedEntry, PageRef
 from pipeline.settings import Settings
 from pipeline.store.db import session_scope
 from pipeline.store.failures import mark_replayed, reopen_failure
-from pipeline.store.outbox import note_sent
+from pipeline.store.outbox import note_done, note_sent
 from pipeline.store.pages import get_raw_page
 from pipeline.store.tables import Failure
 
@@ -78,4 +78,6 @@ def retry_failure(failure: Failure, settings: Settings) -> Any:
     except Exception:
         with session_scope(settings) as session:
             reopen_failure(session, failure_id=failure.id)
+            if failure.stage == "fetch":
+                note_done(session, source=fetch_payload(failure)["source"])  # never sent
         raise

@@ -104,7 +104,9 @@ class StageTask(NewsflowTask):
         def come_back(countdown: float, error: Exception, retries: int, **state: Any) -> Retry:
             """Send this task again, to wait ``countdown`` seconds in Redis's delayed set
             (not in this worker), with ``retries`` as its count of attempts spent."""
-            again = self.signature_from_request(request, None, {**kwargs, **state}, retries=retries)
+            # A slot reserved earlier is spent by now: only a Throttled wait hands on a new one.
+            fresh = {**kwargs, "reserved": None} if "reserved" in kwargs else kwargs
+            again = self.signature_from_request(request, None, {**fresh, **state}, retries=retries)
             store_wait(settings, again, countdown, error)
             if stage == "fetch":
                 note_fetch_waiting(settings, item, countdown)

@@ -24,6 +24,7 @@ from .app import get_app
 from .config import task_name, visibility_timeout
 from .messages import decode
 from .policy import EXPECTED, NewsflowTask, StageTask, store_wait
+from .queues import broker_client, queue_depths
 
 logger = get_task_logger(__name__)
 
@@ -133,7 +134,12 @@ def send_unfinished(settings: Settings, older_than: float | None = None) -> int:
     """
     if older_than is None:
         older_than = 2.0 * visibility_timeout(settings)
-    lost = stages.lost_fetches(settings, older_than=older_than)
+    # An item's row says when it was sent, not how long it then sat in the queue: while the
+    # fetch queue holds anything, an overdue row may only be waiting its turn there.
+    backlog = fetch_backlog(settings)
+    if backlog:
+        logger.info("%d fetch(es) queued: the outbox is swept once the queue is empty", backlog)
+    lost = [] if backlog else stages.lost_fetches(settings, older_than=older_than)
     for payload in lost:
         logger.warning("the fetch of %s was lost; sending it again", payload["source"])
         entry = payload.get("entry")
@@ -149,6 +155,15 @@ def send_unfinished(settings: Settings, older_than: float | None = None) -> int:
         )
         page_chain(ref).apply_async()
     return len(lost) + len(refs)
+
+
+def fetch_backlog(settings: Settings) -> int:
+    """Messages waiting in the fetch queue (Redis's errors when it does not answer)."""
+    client = broker_client(settings)
+    try:
+        return queue_depths(client, settings, unacked_limit=0).waiting["fetch"]
+    finally:
+        client.close()
 
 
 def page_chain(ref: PageRef) -> Any:

@@ -75,13 +75,13 @@ class GuardedBackend(httpcore.SyncBackend):
                         f"{host} resolves to {address} as it is connected to, a private, "
                         "loopback, link-local or metadata address; nothing was sent"
                     )
-        failed: httpcore.ConnectError | None = None
+        failed: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
         for address in addresses:
             try:
                 return super().connect_tcp(
                     str(address), port, timeout, local_address, socket_options
                 )
-            except httpcore.ConnectError as error:
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
                 failed = error  # the next address may answer, as socket.create_connection does
         raise failed or httpcore.ConnectError(f"{host} has no address")
 
@@ -89,9 +89,10 @@ class GuardedBackend(httpcore.SyncBackend):
 def guarded_transport(settings: Settings, *, verify: ssl.SSLContext | bool = True) -> Any:
     """httpx's transport with :class:`GuardedBackend` under it. Proxies from the environment
     are not used: a proxy would connect where it liked, out of the guard's sight."""
-    transport = httpx.HTTPTransport(verify=verify, trust_env=False)
+    transport = httpx.HTTPTransport(verify=verify)
     transport._pool = httpcore.ConnectionPool(  # httpx builds its pool with no backend option
-        ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+        # SSL_CERT_FILE and SSL_CERT_DIR still name the certificates to trust.
+        ssl_context=httpx.create_ssl_context(verify=verify),
         # httpx's own default limits, which httpcore's pool does not share.
         max_connections=100,
         max_keepalive_connections=20,

@@ -101,10 +101,10 @@ def poll_source(
     The feed and a sitemap index's children keep to robots.txt and their host's rate, the
     source's own ``rate`` first among them; ``reserved`` is the slot a Throttled handed out.
 
-    The items are marked seen in the same transaction that ``enqueue`` runs in, so an item
-    is never marked seen without having been sent on: if sending fails, nothing is marked
-    and the next poll finds the items again (a rare double send is harmless: storing is an
-    upsert). A poll cut short by anything, a time limit included, is recorded on the source.
+    The items are marked seen in the transaction that notes them in the outbox, and sent once
+    it is committed: an item is never seen without being owed, so if sending fails, or its
+    message is lost, ``reconcile`` sends it again (a rare double send is harmless: storing is
+    an upsert). A poll cut short by anything, a time limit included, is recorded on the source.
     """
     with session_scope(settings) as session:
         source = get_source(session, source_id=source_id)
@@ -132,10 +132,9 @@ def poll_source(
             fresh = unseen(session, urls=list(by_url))
             first = mark_seen(session, urls=fresh, source_id=source_id)
             new = [NewItem(by_url[canonical], source_id, rate) for canonical in first]
-            if new:
-                # In the transaction that marks them seen: sent, or neither seen nor owed.
-                note_sent(session, payloads=[item.payload() for item in new])
-                enqueue(new)
+            # Owed from the moment they are seen: if sending fails below, or its message is
+            # lost, `reconcile` sends them again from the outbox.
+            note_sent(session, payloads=[item.payload() for item in new])
         interval = next_interval(
             base=base, current=current, new_items=len(new), failed=False, errors_in_row=0
         )
@@ -151,6 +150,10 @@ def poll_source(
         source.interval = interval
         source.next_poll_at = now + timedelta(seconds=interval)
         resolve_failures(session, stage="poll", item=url)
+    # Sent once the rows are committed: a fetch that finishes at once must find its row, to
+    # mark it done.
+    if new:
+        enqueue(new)
     return new
 
 

@@ -112,14 +112,16 @@ def ingest_queued(
     from pipeline.errors import BrokerUnavailable
     from pipeline.stages import fetch_payload, note_sent
     from workers.app import create_app
+    from workers.broker import check_broker
 
     from .results import wait_for_chains
     from .sending import send_to_broker
 
     app = create_app(settings)
-    # Noted before sending: a message lost on its way is sent again by `newsflow reconcile`.
-    note_sent(settings, [fetch_payload(source) for source in items])
     try:
+        check_broker(app)  # before noting anything as owed
+        # Noted before sending: a message lost on its way is sent again by `newsflow reconcile`.
+        note_sent(settings, [fetch_payload(source) for source in items])
         results = send_to_broker(
             app,
             settings,
