@@ -93,20 +93,28 @@ def test_a_killed_worker_delays_only_what_it_was_running_for_one_visibility_time
     total = 120
     # A slow site: a fetch is under way most of the time, so the kill takes one with it.
     urls = serve_stories(http_server, total, delay=0.8)
-    victim = start_worker()
-    survivor = start_worker()
+    workers = {}
+    for _ in range(2):
+        worker = start_worker()
+        workers[worker_hostname(celery_app, worker)] = worker
     broker = redis_client.Redis.from_url(get_settings().broker_url)
     started = time.monotonic()
     send_all(urls)
 
     wait_until(lambda: counts(settings)[0] >= 30, timeout=120, interval=0.5)
-    hostname = worker_hostname(celery_app, victim)
 
-    def fetching() -> list[Any]:
-        active = celery_app.control.inspect([hostname], timeout=1.0).active() or {}
-        return [task for task in active.get(hostname, []) if task["name"] == "newsflow.fetch"]
+    def fetching() -> tuple[str, list[Any]] | None:
+        """A worker running a fetch now, and its fetches: whichever took the last slot."""
+        active = celery_app.control.inspect(list(workers), timeout=1.0).active() or {}
+        for hostname, tasks in active.items():
+            fetches = [task for task in tasks if task["name"] == "newsflow.fetch"]
+            if fetches and hostname in workers:
+                return hostname, fetches
+        return None
 
-    running = wait_until(fetching, timeout=30, interval=0.1)
+    hostname, running = wait_until(fetching, timeout=60, interval=0.1)
+    victim = workers.pop(hostname)
+    [survivor] = workers.values()
     time.sleep(random.uniform(0.0, 0.3))
     waiting = delayed(broker, QUEUES)["fetch"].count
     os.killpg(victim.process.pid, signal.SIGKILL)
