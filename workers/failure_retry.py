@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.errors import NotFound
-from pipeline.models import FeedEntry, PageRef
+from pipeline.models import PageRef
 from pipeline.settings import Settings
 from pipeline.store.db import session_scope
 from pipeline.store.failures import mark_replayed, reopen_failure
@@ -19,19 +19,13 @@ from pipeline.store.outbox import note_done, note_sent
 from pipeline.store.pages import get_raw_page
 from pipeline.store.tables import Failure
 
-from .tasks import article_chain, page_chain
+from .tasks import page_chain, payload_chain
 
 
 def retry_chain(failure: Failure, settings: Settings) -> Any:
     """The chain of tasks that sends ``failure``'s item through again."""
     if failure.stage == "fetch":
-        payload = fetch_payload(failure)
-        entry = payload["entry"]
-        return article_chain(
-            payload["source"],
-            entry=FeedEntry.model_validate(entry) if entry else None,
-            rate=payload["rate"],
-        )
+        return payload_chain(fetch_payload(failure))
     return page_chain(_page_ref(failure, failure.payload or {}, settings))
 
 

@@ -142,12 +142,7 @@ def send_unfinished(settings: Settings, older_than: float | None = None) -> int:
     lost = [] if backlog else stages.lost_fetches(settings, older_than=older_than)
     for payload in lost:
         logger.warning("the fetch of %s was lost; sending it again", payload["source"])
-        entry = payload.get("entry")
-        article_chain(
-            payload["source"],
-            entry=FeedEntry.model_validate(entry) if entry else None,
-            rate=payload.get("rate"),
-        ).apply_async()
+        payload_chain(payload).apply_async()
     refs = stages.unfinished_pages(settings, older_than=older_than)
     for ref in refs:
         logger.warning(
@@ -170,6 +165,16 @@ def page_chain(ref: PageRef) -> Any:
     """Clean, extract and store for a page already fetched: its raw bytes are read again."""
     get_app()  # the tasks resolve to the current app: make sure it is newsflow's
     return clean.s(ref.model_dump(mode="json")) | extract.s() | store.s()
+
+
+def payload_chain(payload: dict[str, Any]) -> Any:
+    """The four stages for an item as its fetch task was sent (:func:`stages.fetch_payload`)."""
+    entry = payload.get("entry")
+    return article_chain(
+        str(payload["source"]),
+        entry=FeedEntry.model_validate(entry) if entry else None,
+        rate=payload.get("rate"),
+    )
 
 
 def article_chain(source: str, *, entry: FeedEntry | None = None, rate: float | None = None) -> Any:
