@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from bench.costs import Checkpoint, Costs
 
 
 @dataclass
@@ -23,6 +25,8 @@ class RunResult:
     p95_ms: float | None
     processes: int
     errors: list[str]
+    costs: Costs | None = None  # the celery run's CPU per process kind, and memory
+    checkpoints: list[Checkpoint] = field(default_factory=list)  # a long run's progress
 
 
 def percentile(values: list[float], fraction: float) -> float | None:
@@ -123,6 +127,11 @@ def report(results: list[RunResult], meta: dict[str, Any], as_json: bool) -> Non
             "minus the cost of the broker, the result backend and the four hand-offs)"
         )
     for result in results:
+        if result.costs is not None:
+            _print_costs(console, result.costs)
+        if result.checkpoints:
+            _print_checkpoints(console, result.checkpoints)
+    for result in results:
         if result.unfinished:
             console.print(f"[yellow]{result.name}: {result.unfinished} item(s) unfinished[/]")
         for error in result.errors:
@@ -137,3 +146,59 @@ def report(results: list[RunResult], meta: dict[str, Any], as_json: bool) -> Non
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
+
+
+def _print_costs(console: Any, costs: Costs) -> None:
+    """CPU milliseconds per article by kind of process, the pure work beside them, and the
+    worker's memory."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(
+        title=f"CPU per article, celery run ({costs.articles} articles, worker start left out)",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("process", no_wrap=True)
+    table.add_column("ms/article", justify="right")
+    table.add_column("share", justify="right")
+    rows = [
+        ("worker main process", costs.main_ms),
+        *((f"pool: {stage} (task's own)", ms) for stage, ms in costs.stages_ms.items()),
+        ("pool: Celery around the tasks", costs.celery_in_pool_ms),
+        ("Redis (INFO cpu)", costs.redis_ms),
+        ("producer (sending, reading results)", costs.producer_ms),
+    ]
+    for name, ms in rows:
+        table.add_row(name, f"{ms:.1f}", _share(ms, costs.total_ms))
+    table.add_row("[bold]all[/]", f"[bold]{costs.total_ms:.1f}[/]", "1.00")
+    console.print(table)
+    if costs.pure_ms is not None:
+        console.print(
+            f"pure clean + extract, one process, same pages: {costs.pure_ms:.1f} ms/article; "
+            f"[bold]extraction share {costs.share:.2f}[/] (pure / all)"
+        )
+    console.print(
+        f"worker resident MB (main, then each pool process): start {costs.rss_start_mb}, "
+        f"end {costs.rss_end_mb}"
+    )
+
+
+def _print_checkpoints(console: Any, checkpoints: list[Checkpoint]) -> None:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title="celery run, every stretch of articles", box=box.SIMPLE_HEAD)
+    for column in ("articles", "seconds", "art/s in the stretch", "resident MB (main, pool)"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for point in checkpoints:
+        table.add_row(
+            str(point.articles),
+            f"{point.seconds:.0f}",
+            f"{point.rate:.2f}",
+            ", ".join(f"{mb:.0f}" for mb in point.rss_mb),
+        )
+    console.print(table)
+
+
+def _share(part: float, whole: float) -> str:
+    return f"{part / whole:.2f}" if whole else "-"

@@ -19,10 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from redis import Redis
+
+from bench.costs import Checkpoint, Snapshot, costs, snapshot, stage_cpu
 from bench.report import RunResult, summarize
 from bench.services import (
     count_rows,
     dispose_engines,
+    free_port,
     log,
     prepared_settings,
     stop,
@@ -31,7 +35,9 @@ from bench.services import (
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULT_TIMEOUT = 600.0  # seconds to wait for all the celery results
-POLL_INTERVAL = 0.05
+POLL_INTERVAL = 0.1
+# Earlier stages' results are looked at this often only: they exist only for a failure.
+FAILURE_LOOK_INTERVAL = 1.0
 WORKER_READY_TIMEOUT = 90.0
 WORKER_STOP_TIMEOUT = 30.0
 
@@ -91,8 +97,11 @@ def _tail(path: Path, lines: int = 30) -> str:
         return "(no worker log)"
 
 
-def run_celery(urls: list[str], broker_url: str, concurrency: int) -> RunResult:
-    """``urls`` through a worker subprocess of ``concurrency`` processes, in a fresh store."""
+def run_celery(
+    urls: list[str], broker_url: str, concurrency: int, *, checkpoint_every: int = 1000
+) -> RunResult:
+    """``urls`` through a worker subprocess of ``concurrency`` processes, in a fresh store;
+    its costs per process, and every ``checkpoint_every`` articles its rate and memory."""
     with tempfile.TemporaryDirectory(prefix="newsflow-bench-celery-") as tmp:
         data_dir = Path(tmp) / "data"
         env_values = use_environment(broker_url, data_dir)
@@ -102,6 +111,7 @@ def run_celery(urls: list[str], broker_url: str, concurrency: int) -> RunResult:
 
         hostname = f"bench-{os.getpid()}@{socket.gethostname()}"
         log_path = Path(tmp) / "worker.log"
+        metrics_port = free_port()
         command = [
             sys.executable,
             "-m",
@@ -113,6 +123,8 @@ def run_celery(urls: list[str], broker_url: str, concurrency: int) -> RunResult:
             hostname,
             "--loglevel",
             "warning",
+            "--metrics-port",
+            str(metrics_port),
         ]
         log(f"celery: starting a worker with {concurrency} process(es)")
         with open(log_path, "wb") as worker_log:
@@ -127,23 +139,45 @@ def run_celery(urls: list[str], broker_url: str, concurrency: int) -> RunResult:
         try:
             _wait_for_worker(app, hostname, worker, log_path)
             log(f"celery: worker ready; enqueueing {len(urls)} chains")
-            result = _drive_celery(app, article_chain, urls)
+            redis = Redis.from_url(broker_url)
+            before = snapshot(worker.pid, redis.info("cpu"))
+            result = _drive_celery(
+                app,
+                article_chain,
+                urls,
+                lambda: snapshot(worker.pid, redis.info("cpu")),
+                checkpoint_every,
+            )
+            after = snapshot(worker.pid, redis.info("cpu"))
+            spent = costs(before, after, _stage_cpu(metrics_port), result[0] + result[1])
         finally:
             log("celery: stopping the worker")
             stop(worker, timeout=WORKER_STOP_TIMEOUT)
-        stored, failed, wall, latencies, errors = result
+        stored, failed, wall, latencies, errors, checkpoints = result
         if errors:
             log(f"celery: worker log tail:\n{_tail(log_path, 10)}")
         rows = count_rows(settings)
         dispose_engines()  # release the SQLite file before its folder is removed
-        return summarize(
+        summary = summarize(
             "celery", len(urls), stored, failed, wall, latencies, rows, concurrency, errors
         )
+        summary.costs, summary.checkpoints = spent, checkpoints
+        return summary
+
+
+def _stage_cpu(port: int) -> dict[str, float]:
+    import httpx
+
+    return stage_cpu(httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text)
 
 
 def _drive_celery(
-    app: Any, article_chain: Callable[[str], Any], urls: list[str]
-) -> tuple[int, int, float, list[float], list[str]]:
+    app: Any,
+    article_chain: Callable[[str], Any],
+    urls: list[str],
+    look: Callable[[], Snapshot],
+    checkpoint_every: int,
+) -> tuple[int, int, float, list[float], list[str], list[Checkpoint]]:
     backend = app.backend
     enqueued: list[float] = []
     chains: list[list[str]] = []  # per item: task ids from the last (store) back to fetch
@@ -161,31 +195,35 @@ def _drive_celery(
     log(f"celery: enqueued in {enqueue_s:.2f}s; waiting for results")
 
     finished: dict[int, tuple[str, float, str]] = {}  # item -> (state, completed at, detail)
+    checkpoints: list[Checkpoint] = []
     deadline = time.monotonic() + RESULT_TIMEOUT
+    next_failure_look = time.monotonic() + FAILURE_LOOK_INTERVAL
     while len(finished) < len(urls) and time.monotonic() < deadline:
         pending = [index for index in range(len(urls)) if index not in finished]
-        keys = [backend.get_key_for_task(task_id) for index in pending for task_id in chains[index]]
-        values = iter(backend.mget(keys))
+        # A chain ends with its store task's result, or with an earlier stage's failure:
+        # only the store tasks are asked every time.
+        asked = [(index, chains[index][0]) for index in pending]
+        if time.monotonic() >= next_failure_look:
+            asked += [(index, task_id) for index in pending for task_id in chains[index][1:]]
+            next_failure_look = time.monotonic() + FAILURE_LOOK_INTERVAL
+        values = backend.mget([backend.get_key_for_task(task_id) for _, task_id in asked])
         now = time.time()
-        for index in pending:
-            metas = []
-            for _ in chains[index]:
-                value = next(values)
-                metas.append(backend.decode_result(value) if value else {"status": "PENDING"})
-            last = metas[0]
-            if last["status"] == "SUCCESS":
-                finished[index] = ("SUCCESS", _parse_date(last.get("date_done")) or now, "")
+        for (index, _), value in zip(asked, values, strict=True):
+            if not value or index in finished:
                 continue
-            for meta in metas:
-                if meta["status"] == "FAILURE":
-                    error = meta.get("result")
-                    detail = (
-                        f"{error.get('exc_type')}: {error.get('exc_message')}"
-                        if isinstance(error, dict)
-                        else str(error)
-                    )
-                    finished[index] = ("FAILURE", _parse_date(meta.get("date_done")) or now, detail)
-                    break
+            meta = backend.decode_result(value)
+            if meta["status"] == "SUCCESS":
+                finished[index] = ("SUCCESS", _parse_date(meta.get("date_done")) or now, "")
+            elif meta["status"] == "FAILURE":
+                error = meta.get("result")
+                detail = (
+                    f"{error.get('exc_type')}: {error.get('exc_message')}"
+                    if isinstance(error, dict)
+                    else str(error)
+                )
+                finished[index] = ("FAILURE", _parse_date(meta.get("date_done")) or now, detail)
+        while checkpoint_every and len(finished) >= (len(checkpoints) + 1) * checkpoint_every:
+            checkpoints.append(_checkpoint(checkpoints, checkpoint_every, start, look()))
         if len(finished) < len(urls):
             time.sleep(POLL_INTERVAL)
     if len(finished) < len(urls):
@@ -197,7 +235,25 @@ def _drive_celery(
     latencies = [done - enqueued[i] for i, (_, done, _) in finished.items()]
     last_done = max((done for _, done, _ in finished.values()), default=time.time())
     wall = (last_done if len(finished) == len(urls) else time.time()) - start
-    return stored, failed, wall, latencies, errors
+    return stored, failed, wall, latencies, errors, checkpoints
+
+
+def _checkpoint(earlier: list[Checkpoint], every: int, start: float, shot: Snapshot) -> Checkpoint:
+    """Where the run stands after another ``every`` articles (read at the poll that saw
+    them, so within a poll interval of the moment)."""
+    seconds = time.time() - start
+    stretch = seconds - (earlier[-1].seconds if earlier else 0.0)
+    checkpoint = Checkpoint(
+        articles=(len(earlier) + 1) * every,
+        seconds=round(seconds, 2),
+        rate=round(every / stretch, 2) if stretch > 0 else 0.0,
+        rss_mb=[round(value / 2**20, 1) for value in (shot.main_rss, *shot.pool_rss)],
+    )
+    log(
+        f"celery: {checkpoint.articles} articles after {checkpoint.seconds:.0f}s, "
+        f"{checkpoint.rate:.1f} art/s, resident MB {checkpoint.rss_mb}"
+    )
+    return checkpoint
 
 
 def run_local(urls: list[str], broker_url: str) -> RunResult:

@@ -99,6 +99,21 @@ class Settings(BaseSettings):
     worker_concurrency: Several | None = Field(
         None, description="Processes of a worker for the CPU stages; default: the number of cores."
     )
+    max_memory_per_child: Count = Field(
+        1024,
+        description="Megabytes of resident memory after which a worker's pool process is "
+        "replaced, once its task ends; 0 for no limit. A safety net, not a cure: a pool process "
+        "levels off at a few hundred megabytes (`make bench BENCH_ARGS=--soak`).",
+    )
+    max_tasks_per_child: Count = Field(
+        0,
+        description="Tasks after which a worker's pool process is replaced; 0 for no limit.",
+    )
+    task_events: bool = Field(
+        False,
+        description="Workers send an event for every task from their start. Off, Flower "
+        "still sees every task: it turns events on in the workers it watches.",
+    )
     task_soft_time_limit: Several = Field(
         120, description="Seconds after which a task is asked to stop and its failure recorded."
     )

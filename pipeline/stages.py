@@ -80,8 +80,9 @@ def store_stage(article: Article, settings: Settings) -> StoredRef:
         stored = articles.upsert_article(session, article=article)
         articles.note_extractor_version(session, version=article.extractor_version)
         if article.page_id is not None:
-            for stage in ("clean", "extract", "store"):
-                failures.resolve_failures(session, stage=stage, item=page_item(article.page_id))
+            failures.resolve_failures(
+                session, stage=("clean", "extract", "store"), item=page_item(article.page_id)
+            )
     return stored
 
 

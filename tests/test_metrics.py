@@ -78,6 +78,7 @@ def test_a_started_endpoint_serves_counts_and_stop_removes_its_folder(tmp_path: 
         f"text = httpx.get('http://127.0.0.1:{port}/metrics').text\n"
         'assert \'newsflow_stage_tasks_total{outcome="retried",stage="clean"} 1.0\' in text, text\n'
         "assert 'newsflow_stage_duration_seconds_count{stage=\"clean\"} 1.0' in text, text\n"
+        "assert 'newsflow_stage_cpu_seconds_total{stage=\"clean\"}' in text, text\n"
         "assert 'newsflow_broker_up 0.0' in text, text\n"
         "folder = os.environ['PROMETHEUS_MULTIPROC_DIR']\n"
         "metrics.stop()\n"

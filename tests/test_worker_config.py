@@ -39,7 +39,12 @@ def test_delivery_is_at_least_once_with_json_messages() -> None:
     assert config["worker_prefetch_multiplier"] == 1
     assert config["accept_content"] == ["json"] and config["task_serializer"] == "json"
     assert config["task_soft_time_limit"] < config["task_time_limit"]
-    assert config["worker_send_task_events"] and config["task_send_sent_event"]
+    # Task events only where someone reads them: Flower turns them on in the workers it
+    # watches; NEWSFLOW_TASK_EVENTS turns them on from the start.
+    assert not config["worker_send_task_events"] and not config["task_send_sent_event"]
+    assert not config["task_track_started"]
+    events = celery_config(Settings(task_events=True))
+    assert events["worker_send_task_events"] and events["task_send_sent_event"]
     # Waits are kept in Redis, not held by workers: the timeout outlasts the longest task only.
     timeout = config["broker_transport_options"]["visibility_timeout"]
     assert settings.task_time_limit < timeout <= 2 * settings.task_time_limit
@@ -245,3 +250,13 @@ def test_an_app_sent_to_a_spawned_process_keeps_its_settings_and_tasks() -> None
     assert {task_name(stage) for stage in [*STAGES, "poll", "dispatch", "reprocess"]} <= set(
         tasks_line.split()
     )
+
+
+def test_pool_processes_are_replaced_past_the_memory_safety_net_only_if_set() -> None:
+    config = celery_config(Settings())
+    # 1 GiB by default, in Celery's unit (KiB); no limit on tasks.
+    assert config["worker_max_memory_per_child"] == 1024 * 1024
+    assert config["worker_max_tasks_per_child"] is None
+    off = celery_config(Settings(max_memory_per_child=0, max_tasks_per_child=500))
+    assert off["worker_max_memory_per_child"] is None
+    assert off["worker_max_tasks_per_child"] == 500

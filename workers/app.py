@@ -113,10 +113,13 @@ def _check_schema(sender: Any = None, **_: Any) -> None:
     # Migrate (or refuse) once, in the main process, before any task can touch the database.
     prepare_database(settings_of(sender.app))
     dispose_engines()
-    # Everything else the tasks use is imported with them; this one is loaded on first use,
-    # which in a pool process would cost each of them a second of CPU. Loaded here, it is
-    # shared by every process the pool forks.
+    # Everything else the tasks use is imported with them; these two are loaded on first
+    # use, which in a pool process would cost each of them a second of CPU. Loaded here,
+    # they are shared by every process the pool forks.
+    from pipeline.extract.article import load_language_model  # trafilatura and all: not at import
+
     load_minhash()
+    load_language_model()
 
 
 @worker_process_init.connect

@@ -74,6 +74,20 @@ class QoS(kombu_redis.QoS):
 
 class Channel(kombu_redis.Channel):
     QoS = QoS
+    _sync_client: Any = None
+
+    @contextmanager
+    def conn_or_acquire(self, client: Any = None) -> Iterator[Any]:
+        # kombu builds a new client object for every message it publishes; one per channel
+        # serves them all, over the same pool (made again, with a new client, after a drop).
+        if client:
+            yield client
+            return
+        pool = self.pool
+        cached = self._sync_client
+        if cached is None or cached.connection_pool is not pool:
+            cached = self._sync_client = self._create_client()
+        yield cached
 
     def _put(self, queue: str, message: dict[str, Any], **kwargs: Any) -> None:
         # A message published with a due time waits in the delayed set, as the very message

@@ -138,6 +138,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                 for stage, (soft, hard) in stage_time_limits(settings).items()
             },
         },
+        # A safety net for a pool process that grows (a leak in a C parser, say): replaced
+        # once its task ends. None is Celery's "no limit"; Celery counts memory in KiB.
+        "worker_max_memory_per_child": settings.max_memory_per_child * 1024 or None,
+        "worker_max_tasks_per_child": settings.max_tasks_per_child or None,
         # One message at a time per process: a long task never sits on others' messages.
         "worker_prefetch_multiplier": 1,
         "task_soft_time_limit": settings.task_soft_time_limit,
@@ -145,10 +149,15 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # A task still running when Redis drops is left to finish; its message was not
         # acknowledged, so Redis hands it out again later and the repeat is harmless.
         "worker_cancel_long_running_tasks_on_connection_loss": False,
-        "task_track_started": True,
-        # Events for Flower.
-        "worker_send_task_events": True,
-        "task_send_sent_event": True,
+        # A task's STARTED state is one more write to the result backend per task, read by
+        # nobody: Flower learns it from the task-started event.
+        "task_track_started": False,
+        # Task events cost each task four messages through Redis and a third of the main
+        # process's time, and only Flower reads them. Flower turns them on in every worker it
+        # watches (its enable_events broadcast, every 5 s), so by default they flow while
+        # Flower runs and not otherwise. Heartbeats and worker-online events are always sent.
+        "worker_send_task_events": settings.task_events,
+        "task_send_sent_event": settings.task_events,
         "worker_hijack_root_logger": False,
         "timezone": "UTC",
         "enable_utc": True,

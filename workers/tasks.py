@@ -164,7 +164,12 @@ def fetch_backlog(settings: Settings) -> int:
 def page_chain(ref: PageRef) -> Any:
     """Clean, extract and store for a page already fetched: its raw bytes are read again."""
     get_app()  # the tasks resolve to the current app: make sure it is newsflow's
-    return clean.s(ref.model_dump(mode="json")) | extract.s() | store.s()
+    shown = about(ref.url)
+    return (
+        clean.s(ref.model_dump(mode="json")).set(**shown)
+        | extract.s().set(**shown)
+        | store.s().set(**shown)
+    )
 
 
 def payload_chain(payload: dict[str, Any]) -> Any:
@@ -185,4 +190,17 @@ def article_chain(source: str, *, entry: FeedEntry | None = None, rate: float | 
         options["entry"] = entry.model_dump(mode="json")
     if rate is not None:
         options["rate"] = rate
-    return fetch.si(source, **options) | clean.s() | extract.s() | store.s()
+    shown = about(source)
+    return (
+        fetch.si(source, **options).set(**shown)
+        | clean.s().set(**shown)
+        | extract.s().set(**shown)
+        | store.s().set(**shown)
+    )
+
+
+def about(url: str) -> dict[str, str]:
+    """What a stage's message shows as its arguments (in Flower, in the logs): the article's
+    URL. Left to Celery, the arguments of a later stage would be a page id, or a whole text
+    cut at 1,024 characters, written out for every message."""
+    return {"argsrepr": repr((url,)), "kwargsrepr": "{}"}

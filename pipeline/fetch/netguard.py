@@ -89,10 +89,12 @@ class GuardedBackend(httpcore.SyncBackend):
 def guarded_transport(settings: Settings, *, verify: ssl.SSLContext | bool = True) -> Any:
     """httpx's transport with :class:`GuardedBackend` under it. Proxies from the environment
     are not used: a proxy would connect where it liked, out of the guard's sight."""
-    transport = httpx.HTTPTransport(verify=verify)
+    # One context for both: loading the certificate store is the costliest part of a client.
+    # SSL_CERT_FILE and SSL_CERT_DIR still name the certificates to trust.
+    context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify)
+    transport = httpx.HTTPTransport(verify=context)
     transport._pool = httpcore.ConnectionPool(  # httpx builds its pool with no backend option
-        # SSL_CERT_FILE and SSL_CERT_DIR still name the certificates to trust.
-        ssl_context=httpx.create_ssl_context(verify=verify),
+        ssl_context=context,
         # httpx's own default limits, which httpcore's pool does not share.
         max_connections=100,
         max_keepalive_connections=20,

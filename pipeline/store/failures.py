@@ -7,6 +7,7 @@ commits, the caller owns the transaction (see :func:`pipeline.store.db.session_s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,12 +65,16 @@ def failure_for_task(session: Session, *, task_id: str) -> Failure | None:
     return session.exec(select(Failure).where(Failure.task_id == task_id)).first()
 
 
-def resolve_failures(session: Session, *, stage: str, item: str) -> None:
-    """Mark an item's open failures at ``stage`` resolved: it has since gone through."""
+def resolve_failures(session: Session, *, stage: str | Iterable[str], item: str) -> None:
+    """Mark an item's open failures at ``stage`` (or at any of several) resolved: it has
+    since gone through. One statement, however many stages."""
+    stages = [stage] if isinstance(stage, str) else list(stage)
     session.execute(
         update(Failure)
         .where(
-            col(Failure.stage) == stage, col(Failure.item) == item, col(Failure.resolved).is_(False)
+            col(Failure.stage).in_(stages),
+            col(Failure.item) == item,
+            col(Failure.resolved).is_(False),
         )
         .values(resolved=True)
     )

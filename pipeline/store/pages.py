@@ -11,12 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from pipeline.errors import NotFound
 from pipeline.models import FetchedPage
+from pipeline.store.db import dialect_insert
 from pipeline.store.tables import ArticleRow, Failure, RawPage
 
 
@@ -26,39 +26,38 @@ def save_raw_page(
     """Keep the fetched bytes, with what the feed said of them (``entry``); the same bytes
     from the same URL are stored once."""
     sha256 = page.sha256
+    # One statement for the usual case, a page not seen before; and race-free: of two
+    # workers storing the same page at once, one inserts and the other finds its row.
+    inserted = session.execute(
+        dialect_insert(session)(RawPage)
+        .values(
+            source=page.source,
+            url=page.url,
+            sha256=sha256,
+            status_code=page.status_code,
+            content_type=page.content_type,
+            encoding=page.encoding,
+            kind=page.kind,
+            headers=page.headers,
+            size=len(page.content),
+            content=page.content,
+            fetched_at=page.fetched_at,
+            entry=entry,
+        )
+        .on_conflict_do_nothing(index_elements=["url", "sha256"])
+        .returning(col(RawPage.id))
+    ).scalar()
+    if inserted is not None:
+        return int(inserted)
     existing = _raw_page_id(session, url=page.url, sha256=sha256)
-    if existing is not None:
-        if entry is not None:
-            # The same bytes, now found in a feed: keep what the feed says of them.
-            stored = session.get(RawPage, existing)
-            if stored is not None and not stored.entry:
-                stored.entry = entry
-        return existing
-    row = RawPage(
-        source=page.source,
-        url=page.url,
-        sha256=sha256,
-        status_code=page.status_code,
-        content_type=page.content_type,
-        encoding=page.encoding,
-        kind=page.kind,
-        headers=page.headers,
-        size=len(page.content),
-        content=page.content,
-        fetched_at=page.fetched_at,
-        entry=entry,
-    )
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        # Another worker stored the same page between our look and our write.
-        existing = _raw_page_id(session, url=page.url, sha256=sha256)
-        if existing is None:
-            raise
-        return existing
-    assert row.id is not None
-    return row.id
+    if existing is None:  # only a row deleted in between could do this
+        raise NotFound(f"the raw page of {page.url} vanished as it was stored")
+    if entry is not None:
+        # The same bytes, now found in a feed: keep what the feed says of them.
+        stored = session.get(RawPage, existing)
+        if stored is not None and not stored.entry:
+            stored.entry = entry
+    return existing
 
 
 def _raw_page_id(session: Session, *, url: str, sha256: str) -> int | None:

@@ -110,6 +110,11 @@ def test_metrics_count_every_outcome_of_every_stage_across_pool_processes(
     assert outcomes(samples, "store") == {"ok": 0, "retried": 0, "waited": 0, "failed": 0}
     # Every call is timed, whatever its outcome.
     assert [calls(samples, stage) for stage in STAGES] == [10, 6, 6, 0]
+    # And their CPU: parsing six pages costs something, storing none costs nothing.
+    cpu = {
+        stage: value(samples, "newsflow_stage_cpu_seconds_total", stage=stage) for stage in STAGES
+    }
+    assert cpu["clean"] > 0 and cpu["extract"] > 0 and cpu["store"] == 0
     assert {queue: value(samples, "newsflow_queue_depth", queue=queue) for queue in STAGES} == {
         "fetch": 0,
         "clean": 0,

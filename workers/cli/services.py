@@ -57,7 +57,6 @@ def worker(
             f"--concurrency={concurrency}",
             f"--loglevel={loglevel}",
             f"--hostname={hostname or 'newsflow-' + '-'.join(names) + '@%h'}",
-            "--task-events",
         ]
     )
 
