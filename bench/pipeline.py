@@ -37,7 +37,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from bench.costs import pure_clean_extract
+from bench.costs import pure_in_fresh_process
 from bench.pages import load_pages, serve
 from bench.report import RunResult, report
 from bench.runs import REPO_ROOT, run_celery, run_local
@@ -114,8 +114,8 @@ def main(argv: list[str] | None = None) -> None:
         if not args.soak:
             results.append(run_local(urls, broker_url))
     if celery.costs is not None:
-        log(f"pure: cleaning and extracting {min(len(pages), PURE_PAGES)} pages in this process")
-        celery.costs.with_pure(pure_clean_extract(pages[:PURE_PAGES]))
+        log(f"pure: cleaning and extracting {min(len(pages), PURE_PAGES)} pages in a new process")
+        celery.costs.with_pure(pure_in_fresh_process(args.corpus, min(len(pages), PURE_PAGES)))
     report(results, meta, args.json)
 
 

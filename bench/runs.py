@@ -36,6 +36,7 @@ from bench.services import (
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULT_TIMEOUT = 600.0  # seconds to wait for all the celery results
 POLL_INTERVAL = 0.1
+PENDING_LOOKED_AT_PER_SECOND = 5000
 # Earlier stages' results are looked at this often only: they exist only for a failure.
 FAILURE_LOOK_INTERVAL = 1.0
 WORKER_READY_TIMEOUT = 90.0
@@ -225,7 +226,9 @@ def _drive_celery(
         while checkpoint_every and len(finished) >= (len(checkpoints) + 1) * checkpoint_every:
             checkpoints.append(_checkpoint(checkpoints, checkpoint_every, start, look()))
         if len(finished) < len(urls):
-            time.sleep(POLL_INTERVAL)
+            # A look costs in proportion to the items pending: look less often while many
+            # are, so that watching 5,000 costs the producer no more than watching 300.
+            time.sleep(max(POLL_INTERVAL, len(pending) / PENDING_LOOKED_AT_PER_SECOND))
     if len(finished) < len(urls):
         log(f"celery: {len(urls) - len(finished)} item(s) unfinished after {RESULT_TIMEOUT:g}s")
 

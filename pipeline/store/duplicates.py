@@ -134,9 +134,26 @@ def _candidates(
     same digest, or the most bands shared. Index lookups; a few dozen rows read at most."""
     if not fingerprint.comparable:
         return []
+    table = ArticleRow.__table__  # type: ignore[attr-defined]
+    # Bodies with the same digest have the same words, so the same shingles as this one: no
+    # body to read, nothing to compute. A wire story syndicated a thousand times costs a
+    # thousand small rows here, not a thousand bodies.
     # No ORDER BY id LIMIT: on a table not yet analysed, PostgreSQL may answer that by walking
-    # the primary key, a scan of every article. Exact copies are few.
-    exact = select(ArticleRow.id).where(col(ArticleRow.body_hash) == fingerprint.body_hash)
+    # the primary key, a scan of every article.
+    exact_rows = session.execute(
+        sql_select(table.c.id, table.c.duplicate_of, table.c.canonical_url, table.c.title)
+        .where(table.c.body_hash == fingerprint.body_hash)
+        .limit(1000)
+    )
+    exact = [
+        _Stored(
+            id=found_id,
+            duplicate_of=duplicate_of,
+            candidate=fingerprints.Candidate(url=url, title=title, shingles=fingerprint.shingles),
+        )
+        for found_id, duplicate_of, url, title in exact_rows
+        if found_id != article_id
+    ]
     shared = func.count()
     banded = (
         select(ArticleBand.article_id)
@@ -145,10 +162,8 @@ def _candidates(
         .order_by(shared.desc(), col(ArticleBand.article_id))
         .limit(fingerprints.MAX_CANDIDATES)
     )
-    ids = {found for found in session.exec(exact.limit(1000)) if found is not None}
-    ids.update(session.exec(banded))
-    ids.discard(article_id)
-    return _load(session, col(ArticleRow.id).in_(sorted(ids))) if ids else []
+    ids = set(session.exec(banded)) - {found.id for found in exact} - {article_id}
+    return exact + (_load(session, col(ArticleRow.id).in_(sorted(ids))) if ids else [])
 
 
 def _copies(session: Session, article_id: int) -> list[_Stored]:
