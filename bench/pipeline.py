@@ -59,8 +59,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--pages",
         type=int,
-        default=DEFAULT_PAGES,
-        help=f"articles per run (default {DEFAULT_PAGES})",
+        default=None,
+        help=f"articles per run (default {DEFAULT_PAGES}, or {SOAK_PAGES:,} with --soak)",
     )
     parser.add_argument(
         "--corpus",
@@ -89,8 +89,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
-    if args.soak and args.pages == DEFAULT_PAGES:
-        args.pages = SOAK_PAGES
+    if args.pages is None:
+        args.pages = SOAK_PAGES if args.soak else DEFAULT_PAGES
+    if args.checkpoint_every < 0:
+        parser.error("--checkpoint-every must be 0 (none) or more")
     if args.pages < 1:
         parser.error("--pages must be at least 1")
     if args.workers_concurrency < 1:

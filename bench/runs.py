@@ -224,7 +224,8 @@ def _drive_celery(
                 )
                 finished[index] = ("FAILURE", _parse_date(meta.get("date_done")) or now, detail)
         while checkpoint_every and len(finished) >= (len(checkpoints) + 1) * checkpoint_every:
-            checkpoints.append(_checkpoint(checkpoints, checkpoint_every, start, look()))
+            done = sorted(when for _, when, _ in finished.values())
+            checkpoints.append(_checkpoint(len(checkpoints), checkpoint_every, start, done, look()))
         if len(finished) < len(urls):
             # A look costs in proportion to the items pending: look less often while many
             # are, so that watching 5,000 costs the producer no more than watching 300.
@@ -241,15 +242,19 @@ def _drive_celery(
     return stored, failed, wall, latencies, errors, checkpoints
 
 
-def _checkpoint(earlier: list[Checkpoint], every: int, start: float, shot: Snapshot) -> Checkpoint:
-    """Where the run stands after another ``every`` articles (read at the poll that saw
-    them, so within a poll interval of the moment)."""
-    seconds = time.time() - start
-    stretch = seconds - (earlier[-1].seconds if earlier else 0.0)
+def _checkpoint(
+    reached: int, every: int, start: float, done: list[float], shot: Snapshot
+) -> Checkpoint:
+    """Where the run stands after another ``every`` articles: when the ``every``-th of them
+    finished (their tasks' own completion times, ``done``, sorted), the rate since the last
+    checkpoint, and the memory now (read at the poll that saw them)."""
+    articles = (reached + 1) * every
+    seconds = done[articles - 1] - start
+    since = done[articles - every - 1] - start if reached else 0.0
     checkpoint = Checkpoint(
-        articles=(len(earlier) + 1) * every,
+        articles=articles,
         seconds=round(seconds, 2),
-        rate=round(every / stretch, 2) if stretch > 0 else 0.0,
+        rate=round(every / (seconds - since), 2) if seconds > since else 0.0,
         rss_mb=[round(value / 2**20, 1) for value in (shot.main_rss, *shot.pool_rss)],
     )
     log(

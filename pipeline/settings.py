@@ -101,9 +101,10 @@ class Settings(BaseSettings):
     )
     max_memory_per_child: Count = Field(
         1024,
-        description="Megabytes of resident memory after which a worker's pool process is "
-        "replaced, once its task ends; 0 for no limit. A safety net, not a cure: a pool process "
-        "levels off at a few hundred megabytes (`make bench BENCH_ARGS=--soak`).",
+        description="Megabytes of resident memory (its peak, as the OS counts it) after which "
+        "a worker's pool process is replaced, once its task ends; 0 for no limit. A safety "
+        "net, not a cure: a pool process levels off at a few hundred megabytes (`make bench "
+        "BENCH_ARGS=--soak`).",
     )
     max_tasks_per_child: Count = Field(
         0,
@@ -111,8 +112,9 @@ class Settings(BaseSettings):
     )
     task_events: bool = Field(
         False,
-        description="Workers send an event for every task from their start. Off, Flower "
-        "still sees every task: it turns events on in the workers it watches.",
+        description="Workers send an event for every task from their start, and senders a "
+        "task-sent event (Flower's queue column). Off, Flower still sees every task a worker "
+        "receives once Flower runs: it turns events on in the workers it watches.",
     )
     task_soft_time_limit: Several = Field(
         120, description="Seconds after which a task is asked to stop and its failure recorded."

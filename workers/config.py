@@ -154,8 +154,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_track_started": False,
         # Task events cost each task four messages through Redis and a third of the main
         # process's time, and only Flower reads them. Flower turns them on in every worker it
-        # watches (its enable_events broadcast, every 5 s), so by default they flow while
-        # Flower runs and not otherwise. Heartbeats and worker-online events are always sent.
+        # watches (its enable_events broadcast, every 5 s), where they stay on until the
+        # worker restarts; a worker Flower never saw sends none. Heartbeats and worker-online
+        # events are always sent.
         "worker_send_task_events": settings.task_events,
         "task_send_sent_event": settings.task_events,
         "worker_hijack_root_logger": False,

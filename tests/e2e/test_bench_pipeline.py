@@ -16,7 +16,17 @@ from tests.conftest import ROOT
 
 def bench(corpus: Path, *arguments: str) -> dict[str, Any]:
     result = subprocess.run(
-        [sys.executable, "-m", "bench.pipeline", "--corpus", str(corpus), "--json", *arguments],
+        [
+            sys.executable,
+            "-m",
+            "bench.pipeline",
+            "--corpus",
+            str(corpus),
+            "--workers-concurrency",
+            "2",
+            "--json",
+            *arguments,
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
