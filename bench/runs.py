@@ -141,15 +141,14 @@ def run_celery(
             _wait_for_worker(app, hostname, worker, log_path)
             log(f"celery: worker ready; enqueueing {len(urls)} chains")
             redis = Redis.from_url(broker_url)
-            before = snapshot(worker.pid, redis.info("cpu"))
-            result = _drive_celery(
-                app,
-                article_chain,
-                urls,
-                lambda: snapshot(worker.pid, redis.info("cpu")),
-                checkpoint_every,
-            )
-            after = snapshot(worker.pid, redis.info("cpu"))
+
+            def look() -> Snapshot:
+                return snapshot(worker.pid, redis.info("cpu"))
+
+            before = look()
+            result = _drive_celery(app, article_chain, urls, look, checkpoint_every)
+            after = look()
+            redis.close()
             spent = costs(before, after, _stage_cpu(metrics_port), result[0] + result[1])
         finally:
             log("celery: stopping the worker")

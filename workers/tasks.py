@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import shared_task
+from celery import chain, shared_task
 from celery.exceptions import Retry
 from celery.utils.log import get_task_logger
 
@@ -164,12 +164,7 @@ def fetch_backlog(settings: Settings) -> int:
 def page_chain(ref: PageRef) -> Any:
     """Clean, extract and store for a page already fetched: its raw bytes are read again."""
     get_app()  # the tasks resolve to the current app: make sure it is newsflow's
-    shown = about(ref.url)
-    return (
-        clean.s(ref.model_dump(mode="json")).set(**shown)
-        | extract.s().set(**shown)
-        | store.s().set(**shown)
-    )
+    return _labelled(ref.url, clean.s(ref.model_dump(mode="json")), extract.s(), store.s())
 
 
 def payload_chain(payload: dict[str, Any]) -> Any:
@@ -190,17 +185,12 @@ def article_chain(source: str, *, entry: FeedEntry | None = None, rate: float | 
         options["entry"] = entry.model_dump(mode="json")
     if rate is not None:
         options["rate"] = rate
-    shown = about(source)
-    return (
-        fetch.si(source, **options).set(**shown)
-        | clean.s().set(**shown)
-        | extract.s().set(**shown)
-        | store.s().set(**shown)
-    )
+    return _labelled(source, fetch.si(source, **options), clean.s(), extract.s(), store.s())
 
 
-def about(url: str) -> dict[str, str]:
-    """What a stage's message shows as its arguments (in Flower, in the logs): the article's
-    URL. Left to Celery, the arguments of a later stage would be a page id, or a whole text
-    cut at 1,024 characters, written out for every message."""
-    return {"argsrepr": repr((url,)), "kwargsrepr": "{}"}
+def _labelled(url: str, *signatures: Any) -> Any:
+    """The signatures as one chain, each message showing the article's URL as its arguments
+    (in Flower, in the logs). Left to Celery, the arguments of a later stage would be a page
+    id, or a whole text cut at 1,024 characters, written out for every message."""
+    shown = {"argsrepr": repr((url,)), "kwargsrepr": "{}"}
+    return chain(*(signature.set(**shown) for signature in signatures))
