@@ -140,9 +140,9 @@ def pure_in_fresh_process(corpus: Path, count: int) -> float:
 
 def _pure_of_corpus(corpus: Path, count: int) -> float:
     from bench.pages import load_pages
-    from pipeline.extract.article import load_language_model
+    from pipeline.extract.article import load_models
 
-    load_language_model()  # as a worker does before its pool forks
+    load_models()  # as a worker does before its pool forks
     return pure_clean_extract(load_pages(corpus, count))
 
 

@@ -109,17 +109,20 @@ def __getattr__(name: str) -> Any:
 
 
 @worker_init.connect
-def _check_schema(sender: Any = None, **_: Any) -> None:
+def _prepare(sender: Any = None, **_: Any) -> None:
     # Migrate (or refuse) once, in the main process, before any task can touch the database.
     prepare_database(settings_of(sender.app))
     dispose_engines()
-    # Everything else the tasks use is imported with them; these two are loaded on first
-    # use, which in a pool process would cost each of them a second of CPU. Loaded here,
+    # Everything else the tasks use is imported with them; these are built on first use, which
+    # would cost each pool process seconds of CPU. Built here, for the stages this worker runs,
     # they are shared by every process the pool forks.
-    from pipeline.extract.article import load_language_model  # trafilatura and all: not at import
+    stages = set(sender.app.amqp.queues.consume_from)
+    if stages & {"clean", "extract"}:
+        from pipeline.extract.article import load_models  # trafilatura and all: not at import
 
-    load_minhash()
-    load_language_model()
+        load_models()
+    if "store" in stages:
+        load_minhash()
 
 
 @worker_process_init.connect
