@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint worker beat flower bench bench-extract bench-dedup bench-startup migration clean
+.PHONY: install run test lint worker beat flower bench bench-extract bench-dedup bench-search bench-startup migration clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ bench-extract: $(STAMP) ## body F1 and time per page on article-body-dev, beside
 
 bench-dedup: $(STAMP) ## duplicate lookup time per article at 10k and 100k stored articles
 	$(PY) -m bench.dedup $(BENCH_ARGS)
+
+bench-search: $(STAMP) ## search latency at 100,000 articles on SQLite and PostgreSQL, beside a scan
+	$(PY) -m bench.search $(BENCH_ARGS)
 
 bench-startup: $(STAMP) ## how long `newsflow --help` takes to start, beside `python -c pass`
 	$(PY) -m bench.startup $(BENCH_ARGS)

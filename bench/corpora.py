@@ -8,6 +8,7 @@ split never changes: a page's part depends on its site's name alone.
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import hashlib
 import json
@@ -24,6 +25,8 @@ PARTS: tuple[Part, ...] = ("tuning", "validation")
 CORPORA = ("article-body-dev", "snippets-dev", "dates-dev", "metadata-dev")
 # Changing the salt would reshuffle the parts, and every figure measured before with them.
 _SALT = b"newsflow-split-1:"
+# The corpora's folder beside the repository's, where CI and a developer's checkout have it.
+DEFAULT_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 # Second-level labels under which a country's sites register ("bbc.co.uk", "abc.net.au").
 _SECOND_LEVEL = {"co", "com", "org", "net", "ac", "gov", "edu", "go", "ne", "or"}
 
@@ -96,3 +99,14 @@ def _read(path: Path) -> str:
     raw = gzip.decompress(path.read_bytes())
     # The pipeline's own charset handling: some pages declare one charset and use another.
     return decode(raw, detect_encoding(raw, None))
+
+
+def add_corpus_argument(parser: argparse.ArgumentParser) -> None:
+    """``--corpus DIR``, the folder that holds article-body-dev/, for the benchmarks that use it."""
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=DEFAULT_ROOT,
+        help="the corpus folder, holding article-body-dev/ (default: ../shared/corpus beside "
+        "the repository)",
+    )

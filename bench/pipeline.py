@@ -35,15 +35,14 @@ import argparse
 import os
 import sys
 from datetime import datetime
-from pathlib import Path
 
+from bench.corpora import add_corpus_argument
 from bench.costs import pure_in_fresh_process
 from bench.pages import load_pages, serve
 from bench.report import RunResult, report
-from bench.runs import REPO_ROOT, run_celery, run_local
+from bench.runs import run_celery, run_local
 from bench.services import log, redis_broker, restored_environment
 
-DEFAULT_CORPUS = REPO_ROOT.parent / "shared" / "corpus"
 DEFAULT_PAGES = 300
 SOAK_PAGES = 5000
 # The pure clean + extract cost is measured on this many of the run's pages at most: the
@@ -62,13 +61,7 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help=f"articles per run (default {DEFAULT_PAGES}, or {SOAK_PAGES:,} with --soak)",
     )
-    parser.add_argument(
-        "--corpus",
-        type=Path,
-        default=DEFAULT_CORPUS,
-        help="the corpus folder, holding article-body-dev/ (default: ../shared/corpus beside "
-        "the repository)",
-    )
+    add_corpus_argument(parser)
     parser.add_argument(
         "--workers-concurrency",
         type=int,

@@ -76,7 +76,7 @@ def conditions(session: Session, selection: Selection) -> list[ColumnElement[boo
     if selection.since is not None:
         conditions.append(col(ArticleRow.created_at) >= selection.since)
     if selection.source:
-        conditions.append(_from_source(session, selection.source))
+        conditions.append(from_source(session, selection.source))
     if selection.skip_failed:
         conditions.append(
             ~exists().where(
@@ -108,7 +108,7 @@ def _older_than(session: Session, version: str) -> ColumnElement[bool]:
     )
 
 
-def _from_source(session: Session, source: str) -> ColumnElement[bool]:
+def from_source(session: Session, source: str) -> ColumnElement[bool]:
     """A registered source (by id or URL): the articles its items brought. Anything else is a
     site: the articles whose page came from that host or its subdomains."""
     found = (

@@ -14,7 +14,7 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from . import articles, bench, db, failures, ingest, reprocess, services, sources, status
+from . import articles, bench, db, failures, ingest, reprocess, search, services, sources, status
 from .console import errors
 
 __all__ = ["app", "main"]
@@ -34,6 +34,7 @@ for command in (
     articles.extract,
     articles.articles,
     articles.article,
+    search.search,
     services.worker,
     status.status,
     services.beat,

@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 
 from pipeline.store import tables  # noqa: F401  (registers the tables on the metadata)
 from pipeline.store.db import get_engine
+from pipeline.store.search import include_object
 
 target_metadata = SQLModel.metadata
 
@@ -15,6 +16,7 @@ def run_migrations_offline() -> None:
     context.configure(
         url=context.config.get_main_option("sqlalchemy.url"),
         target_metadata=target_metadata,
+        include_object=include_object,
         literal_binds=True,
         render_as_batch=True,
     )
@@ -29,7 +31,10 @@ def run_migrations_online() -> None:
     with get_engine(url).connect() as connection:
         # Batch mode lets later ALTERs work on SQLite, which cannot alter most columns in place.
         context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=True
+            connection=connection,
+            target_metadata=target_metadata,
+            include_object=include_object,
+            render_as_batch=True,
         )
         with context.begin_transaction():
             context.run_migrations()
