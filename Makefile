@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint worker beat flower bench bench-extract bench-dedup bench-search bench-startup migration clean
+.PHONY: install run test lint worker beat flower bench bench-extract bench-dedup bench-search bench-warc bench-export bench-startup migration clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ bench-dedup: $(STAMP) ## duplicate lookup time per article at 10k and 100k store
 
 bench-search: $(STAMP) ## search latency at 100,000 articles on SQLite and PostgreSQL, beside a scan
 	$(PY) -m bench.search $(BENCH_ARGS)
+
+bench-warc: $(STAMP) ## pages/s from a WARC into stored articles, beside reading it with warcio alone
+	$(PY) -m bench.warc $(BENCH_ARGS)
+
+bench-export: $(STAMP) ## export rows/s and peak memory (jsonl, parquet, warc), beside a plain read
+	$(PY) -m bench.export $(BENCH_ARGS)
 
 bench-startup: $(STAMP) ## how long `newsflow --help` takes to start, beside `python -c pass`
 	$(PY) -m bench.startup $(BENCH_ARGS)

@@ -32,6 +32,8 @@ class FetchedPage:
     status_code: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # The web archive the page was read from (its file name), fetched_at being its capture.
+    archive: str | None = None
 
     @property
     def sha256(self) -> str:
@@ -100,7 +102,8 @@ class Link(Record):
     url: str | None = None
 
 
-DatePrecision = Literal["day", "time", "local-time"]
+# "captured": no source stated the date; a web archive's capture of the page stands in for it.
+DatePrecision = Literal["day", "time", "local-time", "captured"]
 
 
 class PageMetadata(Record):
@@ -154,6 +157,9 @@ class CleanedDocument(Record):
         None, description="For HTML: the page's statements about itself, read in the same pass."
     )
     entry: FeedEntry | None = Field(None, description="What a feed said about this item.")
+    captured_at: datetime | None = Field(
+        None, description="For a page read from a web archive: when the archive captured it."
+    )
     article_id: int | None = Field(None, description="The stored article this one updates.")
 
 
@@ -165,7 +171,9 @@ class Article(Record):
 
     - ``"time"``: the moment, with the UTC offset the source gave;
     - ``"local-time"``: a wall-clock time the page gave without its zone, kept as if UTC;
-    - ``"day"``: the day only, kept as 00:00 UTC of that day.
+    - ``"day"``: the day only, kept as 00:00 UTC of that day;
+    - ``"captured"``: no source stated it; for a page read from a web archive, the moment it
+      was captured stands in (the story was published then or before).
     """
 
     url: str | None = None

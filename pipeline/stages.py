@@ -53,20 +53,26 @@ def _fetcher(settings: Settings, fetcher: Fetcher | None) -> AbstractContextMana
     return nullcontext(fetcher) if fetcher is not None else make_fetcher(settings)
 
 
-def _page_text(ref: PageRef, settings: Settings) -> tuple[str, Kind]:
+def _page_text(ref: PageRef, settings: Settings) -> tuple[str, Kind, datetime | None]:
+    """The page's text and kind, and when an archive captured it (None if fetched here)."""
     with session_scope(settings) as session:
         page = pages.get_raw_page(session, page_id=ref.page_id)
         kind: Kind = "html" if page.kind == "html" else "text"
-        return decode(page.content, page.encoding), kind
+        captured = page.fetched_at if page.archive else None
+        if captured is not None and captured.tzinfo is None:
+            captured = captured.replace(tzinfo=UTC)
+        return decode(page.content, page.encoding), kind, captured
 
 
 def clean_stage(ref: PageRef, settings: Settings) -> CleanedDocument:
     """Strip the page down to its article; captions, breadcrumbs and teasers kept apart."""
-    text, kind = _page_text(ref, settings)
+    text, kind, captured = _page_text(ref, settings)
     document = clean(text, kind, url=ref.url, page_id=ref.page_id)
     if not document.paragraphs:
         raise EmptyDocument(f"no article text found in {ref.url}")
-    return document.model_copy(update={"entry": ref.entry, "article_id": ref.article_id})
+    return document.model_copy(
+        update={"entry": ref.entry, "article_id": ref.article_id, "captured_at": captured}
+    )
 
 
 def extract_stage(document: CleanedDocument, settings: Settings) -> Article:
@@ -110,12 +116,21 @@ def run_local(
 
 
 def _run_stages(source: str, settings: Settings, fetcher: Fetcher) -> StoredRef:
-    stage, item, page_id = "fetch", source, None
-    payload = fetch_payload(source)
     try:
         ref = fetch_stage(source, settings, fetcher=fetcher)
-        stage, item, page_id = "clean", page_item(ref.page_id), ref.page_id
-        payload = page_payload(ref)
+    except Exception as error:
+        record_failure(
+            settings, stage="fetch", item=source, error=error, payload=fetch_payload(source)
+        )
+        raise
+    return run_page_local(ref, settings)
+
+
+def run_page_local(ref: PageRef, settings: Settings) -> StoredRef:
+    """Clean, extract and store a page already kept (fetched, or read from an archive), in
+    this process. A failure is recorded against its stage, as a worker would, then re-raised."""
+    stage = "clean"
+    try:
         document = clean_stage(ref, settings)
         stage = "extract"
         article = extract_stage(document, settings)
@@ -123,7 +138,12 @@ def _run_stages(source: str, settings: Settings, fetcher: Fetcher) -> StoredRef:
         return store_stage(article, settings)
     except Exception as error:
         record_failure(
-            settings, stage=stage, item=item, error=error, page_id=page_id, payload=payload
+            settings,
+            stage=stage,
+            item=page_item(ref.page_id),
+            error=error,
+            page_id=ref.page_id,
+            payload=page_payload(ref),
         )
         raise
 

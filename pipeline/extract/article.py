@@ -64,8 +64,10 @@ def extract(document: CleanedDocument) -> Article:
         or document.agencies
         or tuple(feed_agencies)
         or tuple(agencies_in_text(body)),
-        published_at=published.at if published else None,
-        published_precision=published.precision if published else None,
+        published_at=published.at if published else document.captured_at,
+        published_precision=published.precision
+        if published
+        else ("captured" if document.captured_at else None),
         modified_at=page.modified,
         section=page.section or (breadcrumbs[0] if breadcrumbs else None),
         tags=tuple(tags),

@@ -236,8 +236,9 @@ def _fetch_http(
     url: str, settings: Settings, client: httpx.Client, extensions: dict[str, object] | None
 ) -> DecodedPage:
     got = download(url, settings, client, extensions=extensions)
-    content, content_type = _unwrapped(got.content, got.content_type, got.url, settings.max_bytes)
-    kind, encoding, text = _decoded(content_type, content, got.url)
+    content, kind, encoding, text = judged(
+        got.content, got.content_type, got.url, settings.max_bytes
+    )
     page = FetchedPage(
         source=url,
         url=got.url,
@@ -321,10 +322,19 @@ def _read_decoded(source: str, settings: Settings) -> DecodedPage:
         raise TooLarge(f"{path} is {size} bytes, more than the {settings.max_bytes} allowed")
     content_type, _ = mimetypes.guess_type(path.name)
     url = path.as_uri()
-    content, content_type = _unwrapped(path.read_bytes(), content_type, url, settings.max_bytes)
-    kind, encoding, text = _decoded(content_type, content, url)
+    content, kind, encoding, text = judged(path.read_bytes(), content_type, url, settings.max_bytes)
     # A file has no status and no headers: the page is what was read, in the fields' order.
     return DecodedPage(FetchedPage(source, url, content, kind, encoding, content_type), text)
+
+
+def judged(
+    content: bytes, content_type: str | None, url: str, max_bytes: int
+) -> tuple[bytes, Kind, str, str]:
+    """A body as newsflow keeps it (a gzip file unwrapped), judged a document of HTML or text:
+    (content, kind, encoding, text). Anything else raises the error that says what it is."""
+    content, judged_type = _unwrapped(content, content_type, url, max_bytes)
+    kind, encoding, text = _decoded(judged_type, content, url)
+    return content, kind, encoding, text
 
 
 # Media types that name the gzip wrapper, not the document inside it.

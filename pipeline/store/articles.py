@@ -15,7 +15,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from pipeline.errors import InvalidMessage, NotFound
-from pipeline.models import ARTICLE_KEYS, Article, StoredRef
+from pipeline.models import ARTICLE_KEYS, Article, StoredRef, article_json
 from pipeline.store import duplicates, fingerprints
 from pipeline.store.db import dialect_insert
 from pipeline.store.tables import ArticleRow, ExtractorVersion
@@ -235,6 +235,12 @@ def duplicates_of(session: Session, *, article_id: int) -> list[int]:
         .order_by(col(ArticleRow.id))
     )
     return [found for found in session.exec(statement) if found is not None]
+
+
+def stored_json(row: ArticleRow) -> dict[str, Any]:
+    """A stored article as newsflow prints and exports it: the fields of ``article --json``,
+    and the original it duplicates (if any)."""
+    return article_json(row_to_article(row), article_id=row.id) | {"duplicate_of": row.duplicate_of}
 
 
 def row_to_article(row: ArticleRow) -> Article:

@@ -25,15 +25,33 @@ def save_raw_page(
 ) -> int:
     """Keep the fetched bytes, with what the feed said of them (``entry``); the same bytes
     from the same URL are stored once."""
-    sha256 = page.sha256
-    # One statement for the usual case, a page not seen before; and race-free: of two
-    # workers storing the same page at once, one inserts and the other finds its row.
+    inserted = insert_raw_page(session, page=page, entry=entry)
+    if inserted is not None:
+        return inserted
+    existing = _raw_page_id(session, url=page.url, sha256=page.sha256)
+    if existing is None:  # only a row deleted in between could do this
+        raise NotFound(f"the raw page of {page.url} vanished as it was stored")
+    if entry is not None:
+        # The same bytes, now found in a feed: keep what the feed says of them.
+        stored = session.get(RawPage, existing)
+        if stored is not None and not stored.entry:
+            stored.entry = entry
+    return existing
+
+
+def insert_raw_page(
+    session: Session, *, page: FetchedPage, entry: dict[str, Any] | None = None
+) -> int | None:
+    """Keep the page's bytes if this URL's same bytes are not kept yet: the new row's id, or
+    None when they were."""
+    # One statement, and race-free: of two workers storing the same page at once, one inserts
+    # and the other finds it there.
     inserted = session.execute(
         dialect_insert(session)(RawPage)
         .values(
             source=page.source,
             url=page.url,
-            sha256=sha256,
+            sha256=page.sha256,
             status_code=page.status_code,
             content_type=page.content_type,
             encoding=page.encoding,
@@ -43,21 +61,12 @@ def save_raw_page(
             content=page.content,
             fetched_at=page.fetched_at,
             entry=entry,
+            archive=page.archive,
         )
         .on_conflict_do_nothing(index_elements=["url", "sha256"])
         .returning(col(RawPage.id))
     ).scalar()
-    if inserted is not None:
-        return int(inserted)
-    existing = _raw_page_id(session, url=page.url, sha256=sha256)
-    if existing is None:  # only a row deleted in between could do this
-        raise NotFound(f"the raw page of {page.url} vanished as it was stored")
-    if entry is not None:
-        # The same bytes, now found in a feed: keep what the feed says of them.
-        stored = session.get(RawPage, existing)
-        if stored is not None and not stored.entry:
-            stored.entry = entry
-    return existing
+    return None if inserted is None else int(inserted)
 
 
 def _raw_page_id(session: Session, *, url: str, sha256: str) -> int | None:

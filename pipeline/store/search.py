@@ -29,7 +29,6 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
-    or_,
     table,
 )
 from sqlalchemy import select as sql_select
@@ -39,6 +38,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col
 
 from pipeline.errors import InvalidRequest
+from pipeline.store.selections import dated_since
 from pipeline.store.tables import ArticleRow
 
 # PostgreSQL's text-search configurations, by the ISO 639-1 code the extract stage gives.
@@ -173,12 +173,7 @@ def search_articles(
     terms = parse_terms(query)
     where = list(conditions or [])
     if since is not None:
-        where.append(
-            or_(
-                col(ArticleRow.published_at) >= since,
-                col(ArticleRow.published_at).is_(None) & (col(ArticleRow.created_at) >= since),
-            )
-        )
+        where.append(dated_since(since))
     if language:
         where.append(col(ArticleRow.language) == language.lower())
     if unique:

@@ -6,6 +6,7 @@ As everywhere in the store: keyword-only functions over an open session; none of
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -143,3 +144,15 @@ def from_source(session: Session, source: str) -> ColumnElement[bool]:
         ),
         *(url == f"{scheme}://{host}" for scheme in ("http", "https")),
     )
+
+
+def dated_since(moment: datetime) -> ColumnElement[bool]:
+    """Published at or after ``moment``; for an article with no date, stored at or after it."""
+    published, stored = col(ArticleRow.published_at), col(ArticleRow.created_at)
+    return or_(published >= moment, published.is_(None) & (stored >= moment))
+
+
+def dated_before(moment: datetime) -> ColumnElement[bool]:
+    """Published before ``moment``; for an article with no date, stored before it."""
+    published, stored = col(ArticleRow.published_at), col(ArticleRow.created_at)
+    return or_(published < moment, published.is_(None) & (stored < moment))

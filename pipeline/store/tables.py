@@ -65,6 +65,9 @@ class RawPage(SQLModel, table=True):
     # What the feed said about the item (a FeedEntry), so that reprocessing the page from its
     # bytes fills the same gaps the first extraction filled from the feed.
     entry: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # The web archive (WARC) the page was read from, by file name; None for a page fetched or
+    # read here. Its fetched_at is then the archive's capture date.
+    archive: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class ArticleRow(SQLModel, table=True):

@@ -14,7 +14,19 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from . import articles, bench, db, failures, ingest, reprocess, search, services, sources, status
+from . import (
+    articles,
+    bench,
+    db,
+    export,
+    failures,
+    ingest,
+    reprocess,
+    search,
+    services,
+    sources,
+    status,
+)
 from .console import errors
 
 __all__ = ["app", "main"]
@@ -35,6 +47,7 @@ for command in (
     articles.articles,
     articles.article,
     search.search,
+    export.export,
     services.worker,
     status.status,
     services.beat,

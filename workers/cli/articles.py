@@ -1,13 +1,11 @@
 """``newsflow extract``, ``articles`` and ``article``: one document read, stored ones shown."""
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from .console import console, error_exit, print_json, print_listing, settings_with_database
-
-if TYPE_CHECKING:
-    from pipeline.store.tables import ArticleRow
+from .options import UniqueOption
 
 
 def extract(
@@ -46,13 +44,11 @@ def extract(
 
 def articles(
     limit: Annotated[int, typer.Option(min=1, help="How many, most recently stored first.")] = 20,
-    unique: Annotated[
-        bool, typer.Option("--unique", help="Hide duplicates: originals only.")
-    ] = False,
+    unique: UniqueOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
 ) -> None:
     """List stored articles; a duplicate names its first-seen original (`duplicate_of`)."""
-    from pipeline.store.articles import count_articles, list_articles
+    from pipeline.store.articles import count_articles, list_articles, stored_json
     from pipeline.store.db import session_scope
 
     settings = settings_with_database()
@@ -86,7 +82,7 @@ def article(
 ) -> None:
     """Show one stored article."""
     from pipeline.errors import NewsflowError
-    from pipeline.store.articles import duplicates_of, get_article
+    from pipeline.store.articles import duplicates_of, get_article, stored_json
     from pipeline.store.db import session_scope
 
     settings = settings_with_database()
@@ -101,14 +97,6 @@ def article(
         print_json(data)
     else:
         print_article(data)
-
-
-def stored_json(row: "ArticleRow") -> dict[str, Any]:
-    """A stored article as printed: its fields, and the original it duplicates (if any)."""
-    from pipeline.models import article_json
-    from pipeline.store.articles import row_to_article
-
-    return article_json(row_to_article(row), article_id=row.id) | {"duplicate_of": row.duplicate_of}
 
 
 def print_article(data: dict[str, Any]) -> None:

@@ -7,6 +7,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from .archives import (
+    STDIN,
+    ingest_archives,
+    is_archive,
+    is_archive_item,
+    print_archive_summary,
+    stdin_is_archive,
+)
 from .console import console, error_exit, progress_bar, settings_with_database
 from .results import IngestResult, WaitTimeout, print_ingest_results
 
@@ -18,7 +26,11 @@ DOCUMENT_SUFFIXES = {".html", ".htm", ".xhtml", ".shtml", ".txt", ".text"}
 
 def ingest(
     sources: Annotated[
-        list[str], typer.Argument(help="URLs, files or folders; '-' reads URLs from stdin.")
+        list[str],
+        typer.Argument(
+            help="URLs, files or folders; WARC files (.warc, .warc.gz); '-' reads URLs, or a "
+            "WARC, from stdin."
+        ),
     ],
     wait: Annotated[
         bool, typer.Option("--wait", help="Show progress until every item is stored or failed.")
@@ -36,26 +48,41 @@ def ingest(
     items = expand_sources(sources)
     if not items:
         raise error_exit("nothing to ingest")
+    archives = [item for item in items if is_archive_item(item)]
+    items = [item for item in items if not is_archive_item(item)]
     settings = settings_with_database()
-    results = (
-        ingest_locally(items, settings)
-        if local
-        else ingest_queued(items, settings, wait=wait, timeout=timeout)
-    )
-    if results is None:
-        return
-    print_ingest_results(results)
-    if any(result.status != "stored" for result in results):
+    failed = False
+    if archives:
+        tallies, outcome = ingest_archives(
+            archives, settings, local=local, wait=wait, timeout=timeout
+        )
+        print_archive_summary(tallies, outcome)
+        failed = any(tally.broken for tally in tallies) or any(
+            result.status != "stored" for result in outcome or []
+        )
+    if items:
+        results = (
+            ingest_locally(items, settings)
+            if local
+            else ingest_queued(items, settings, wait=wait, timeout=timeout)
+        )
+        if results is not None:
+            print_ingest_results(results)
+            failed = failed or any(result.status != "stored" for result in results)
+    if failed:
         raise typer.Exit(1)
 
 
 def expand_sources(arguments: list[str]) -> list[str]:
-    """URLs and paths as given; a folder stands for its files, ``-`` for URLs read from stdin."""
+    """URLs and paths as given; a folder stands for its documents and WARC files, ``-`` for
+    URLs read from stdin (or for stdin itself, when it holds a WARC)."""
     from pipeline.sources.opml import url_lines
 
     sources: list[str] = []
     for argument in arguments:
-        if argument == "-":
+        if argument == "-" and stdin_is_archive():
+            sources.append(STDIN)
+        elif argument == "-":
             sources.extend(url_lines(sys.stdin))
         elif "://" not in argument and Path(argument).is_dir():
             folder = Path(argument)
@@ -64,7 +91,7 @@ def expand_sources(arguments: list[str]) -> list[str]:
                 str(path.resolve())
                 for path in sorted(folder.rglob("*"))
                 if path.is_file()
-                and path.suffix.lower() in DOCUMENT_SUFFIXES
+                and (path.suffix.lower() in DOCUMENT_SUFFIXES or is_archive(path.name))
                 and not any(part.startswith(".") for part in path.relative_to(folder).parts)
             )
         elif "://" not in argument and Path(argument).exists():

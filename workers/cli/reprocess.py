@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from .console import console, error_exit, errors, progress_bar, settings_with_database
+from .options import SourceOption
 from .results import WaitTimeout
 
 if TYPE_CHECKING:
@@ -53,10 +54,7 @@ def reprocess(
         str | None,
         typer.Option(metavar="DATE", help="Only articles first stored on or after DATE (ISO)."),
     ] = None,
-    source: Annotated[
-        str | None,
-        typer.Option(help="Only a source's articles (its id or URL), or a site's (host name)."),
-    ] = None,
+    source: SourceOption = None,
     older_than_version: Annotated[
         str | None,
         typer.Option(

@@ -6,6 +6,7 @@ import typer
 from rich.markup import escape
 
 from .console import console, error_exit, print_listing, settings_with_database
+from .options import LanguageOption, SourceOption, UniqueOption
 from .reprocess import parse_since
 
 if TYPE_CHECKING:
@@ -27,16 +28,9 @@ def search(
             "with no date).",
         ),
     ] = None,
-    source: Annotated[
-        str | None,
-        typer.Option(help="Only a source's articles (its id or URL), or a site's (host name)."),
-    ] = None,
-    language: Annotated[
-        str | None, typer.Option(metavar="CODE", help="Only articles in this language (en, de).")
-    ] = None,
-    unique: Annotated[
-        bool, typer.Option("--unique", help="Hide duplicates: originals only.")
-    ] = False,
+    source: SourceOption = None,
+    language: LanguageOption = None,
+    unique: UniqueOption = False,
     limit: Annotated[int, typer.Option(min=1, help="At most this many, best first.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
 ) -> None:

@@ -1,4 +1,5 @@
-"""`make bench-search` on a small store: it loads both backends and times every query."""
+"""`make bench-search`, `bench-warc` and `bench-export` on small sizes: each runs to its end
+and its figures add up."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bench import export as bench_export
 from bench import search as bench_search
+from bench import warc as bench_warc
 
 
 def test_the_search_benchmark_measures_both_backends(
@@ -40,3 +43,32 @@ def test_the_search_benchmark_measures_both_backends(
     phrase = [q["found"] for q in queries if q["query"] == '"prime minister"']
     assert phrase[0] == phrase[1]
     assert all(q["median_ms"] > 0 and q["like_scan_ms"] > 0 for q in queries)
+
+
+def test_the_warc_benchmark_reads_and_ingests_every_page(
+    corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bench_warc.main(["--pages", "12", "--corpus", str(corpus), "--json"])
+    figures = json.loads(capsys.readouterr().out)
+    stages = {stage["name"]: stage for stage in figures["stages"]}
+    assert [stage["pages"] for stage in figures["stages"]] == [12, 12, 12]
+    assert all(stage["pages_per_second"] > 0 for stage in stages.values())
+    assert figures["bytes"] > 0
+
+
+def test_the_export_benchmark_runs_every_format_at_both_sizes(
+    corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bench_export.main(["--articles", "40", "--corpus", str(corpus), "--json"])
+    runs = json.loads(capsys.readouterr().out)["runs"]
+    assert [(run["name"].split()[-1], run["rows"]) for run in runs] == [
+        ("(reference)", 4),
+        ("jsonl", 4),
+        ("parquet", 4),
+        ("warc", 4),
+        ("(reference)", 40),
+        ("jsonl", 40),
+        ("parquet", 40),
+        ("warc", 40),
+    ]
+    assert all(run["peak_mb"] > 10 and run["seconds"] > 0 for run in runs)

@@ -1,0 +1,1 @@
+"""Web archives: pages read out of WARC files (:mod:`pipeline.archive.warc`)."""
