@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 
@@ -134,7 +135,11 @@ def test_query_syntax_phrases_or_and_exclusions(
     assert sorted(_ids(any_db_settings, "Haftar OR Gletscher")) == sorted(
         [stored["haftar"], stored["klima"]]
     )
+    # OR joins the two terms beside it, then the next term must be there too (both backends).
+    assert _ids(any_db_settings, "Tripoli OR Gletscher Alpen") == [stored["klima"]]
     assert _ids(any_db_settings, "Monday -Tripoli") == []
+    assert _ids(any_db_settings, "Monday --Tripoli") == []  # still a word left out
+    assert _ids(any_db_settings, "Haftar or Gletscher") == []  # "or" is a word, not OR
     assert _ids(any_db_settings, "the council -Tripoli") == [stored["budget"]]
     # Whatever a user types is words, never the engine's own syntax.
     assert _ids(any_db_settings, 'Haftar* (Tripoli): "') == [stored["haftar"]]
@@ -235,3 +240,16 @@ def test_search_command_prints_ranked_results_and_json(
     result = runner.invoke(cli, ["search", "--", "-only-excluded"])
     assert result.exit_code != 0
     assert "at least one word" in result.output
+
+
+def test_a_huge_body_is_stored_and_found(any_db_settings: Settings) -> None:
+    # 40,000 distinct words: more than PostgreSQL's 1 MB tsvector would hold whole.
+    words = " ".join(hashlib.md5(str(n).encode()).hexdigest() for n in range(40_000))
+    huge = _store(
+        any_db_settings,
+        "haftar",
+        url="https://news.example/huge",
+        canonical_url="https://news.example/huge",
+        body="Zanzibar opens its archive. " + words,
+    )
+    assert _ids(any_db_settings, "Zanzibar archive") == [huge]

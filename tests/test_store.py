@@ -30,7 +30,7 @@ from pipeline.store.db import (
     session_scope,
 )
 from pipeline.store.failures import list_failures, record_failure, resolve_failures
-from pipeline.store.pages import get_raw_page, save_raw_page
+from pipeline.store.pages import get_raw_page, save_raw_page, unfinished_pages
 from pipeline.store.tables import RawPage
 
 
@@ -299,3 +299,67 @@ def test_the_outbox_owes_an_item_until_it_is_fetched_or_failed_and_not_while_it_
         assert (trace.reason, trace.resolved) == ("message_lost", True)
     # Sent again just now: not owed again until it is overdue again.
     assert stages.lost_fetches(any_db_settings, older_than=60) == []
+
+
+def test_an_older_capture_read_later_does_not_overwrite_the_newer_article(
+    any_db_settings: Settings,
+) -> None:
+    today = datetime.now(UTC)
+    fetched = FetchedPage(
+        "https://news.example/a",
+        "https://news.example/a",
+        b"<p>today</p>",
+        "html",
+        "utf-8",
+        "text/html",
+        200,
+        fetched_at=today,
+    )
+    captured = FetchedPage(
+        "https://news.example/a",
+        "https://news.example/a",
+        b"<p>last month</p>",
+        "html",
+        "utf-8",
+        "text/html",
+        200,
+        fetched_at=today - timedelta(days=30),
+        archive="old.warc.gz",
+    )
+    with session_scope(any_db_settings) as session:
+        newer = save_raw_page(session, page=fetched)
+        older = save_raw_page(session, page=captured)  # kept later: the higher id
+    assert older > newer
+    with session_scope(any_db_settings) as session:
+        upsert_article(session, article=article(page_id=newer, title="Today's version"))
+    with session_scope(any_db_settings) as session:
+        kept = upsert_article(session, article=article(page_id=older, title="Last month's"))
+        row = get_article(session, article_id=kept.article_id)
+        assert (row.title, row.raw_page_id) == ("Today's version", newer)
+    # The older page made no article, and is no stopped chain either: the newer one is its.
+    with session_scope(any_db_settings) as session:
+        assert unfinished_pages(session, before=today + timedelta(hours=1)) == []
+
+
+def test_a_page_from_an_archive_is_not_taken_for_a_stopped_chain_as_it_is_kept(
+    any_db_settings: Settings,
+) -> None:
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    captured = FetchedPage(
+        "https://news.example/old",
+        "https://news.example/old",
+        b"<p>old</p>",
+        "html",
+        "utf-8",
+        "text/html",
+        200,
+        fetched_at=long_ago,
+        archive="old.warc.gz",
+    )
+    with session_scope(any_db_settings) as session:
+        page_id = save_raw_page(session, page=captured)
+    # Captured years ago, kept just now: a chain sent a moment ago is not lost yet.
+    with session_scope(any_db_settings) as session:
+        assert unfinished_pages(session, before=datetime.now(UTC) - timedelta(minutes=10)) == []
+        later = unfinished_pages(session, before=datetime.now(UTC) + timedelta(minutes=10))
+        assert [page.id for page in later] == [page_id]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from pipeline import stages
 from pipeline.archive.ingest import ingest_archive
 from pipeline.archive.warc import ArchivedPage, Broken, Skipped, read_archive
 from pipeline.models import PageRef
@@ -158,7 +159,10 @@ def test_ingest_local_stores_the_pages_and_dates_an_undated_one_by_its_capture(
     assert story.published_precision != "captured"  # the page states its own date
 
     again = newsflow("ingest", str(path), "--local")
-    assert "2 page(s) kept by an earlier ingest: not sent again" in again.stdout
+    assert (
+        "2 page(s) kept already (by an earlier ingest, or earlier in the file): not sent again"
+        in again.stdout
+    )
     assert "no new page sent" in again.stdout
     with session_scope(settings) as session:
         assert len(list(session.exec(select(ArticleRow)))) == 2
@@ -174,22 +178,85 @@ def test_ingest_reads_a_warc_from_standard_input(settings: Settings) -> None:
         assert [row.title for row in session.exec(select(ArticleRow))] == ["A story with no date"]
 
 
-def test_corpus_pages_in_a_warc_become_the_same_articles_as_their_files(
+def test_a_warcio_crawl_of_corpus_pages_gives_exact_counts(
     corpus: Path, settings: Settings, tmp_path: Path
 ) -> None:
     truth = json.loads((corpus / "article-body-dev" / "ground-truth.json").read_text("utf-8"))
     keys = sorted(truth)[:6]
+    html = {
+        key: gzip.decompress((corpus / "article-body-dev" / "html" / f"{key}.html.gz").read_bytes())
+        for key in keys
+    }
     archive = Archive()
-    for key in keys:
-        html = gzip.decompress(
-            (corpus / "article-body-dev" / "html" / f"{key}.html.gz").read_bytes()
-        )
-        archive.page(truth[key]["url"], html)
-    archive.revisit(truth[keys[0]]["url"])
+    for key in keys[:3]:
+        archive.page(truth[key]["url"], html[key])
+    archive.metadata(truth[keys[0]]["url"])
+    archive.revisit(truth[keys[1]]["url"])
     archive.response("https://img.example/a.png", PNG, content_type="image/png")
-    result = newsflow("ingest", str(archive.write(tmp_path / "corpus.warc.gz")), "--local")
-    assert result.returncode == 0, result.stdout + result.stderr
+    archive.response(truth[keys[0]]["url"] + "-gone", b"<html>gone</html>", status=404)
+    archive.cut_short(truth[keys[3]]["url"], html[keys[3]])
+    for key in keys[4:]:
+        archive.page(truth[key]["url"], html[key])
+    path = archive.write(tmp_path / "corpus.warc.gz")
+
+    stored: list[int] = []
+
+    def run_here(refs: list[PageRef]) -> None:
+        stored.extend(stages.run_page_local(ref, settings).article_id for ref in refs)
+
+    with path.open("rb") as stream:
+        tally = ingest_archive(stream, settings, name=path.name, hand_on=run_here)
+    assert (tally.records, tally.pages, tally.sent, tally.known) == (16, 5, 5, 0)
+    assert tally.skipped == Counter(
+        {"request": 5, "warcinfo": 1, "metadata": 1, "revisit": 1, "image/png": 1, "status 404": 1}
+    )
+    assert tally.broken == 1 and "gzip member" in tally.broken_at[0][1]
+    assert len(stored) == 5
     with session_scope(settings) as session:
         rows = list(session.exec(select(ArticleRow)))
-    assert len(rows) == len(keys)
-    assert all(row.body and row.title for row in rows)
+    assert len(rows) == 5 and all(row.body and row.title for row in rows)
+    assert {row.url for row in rows} == {truth[key]["url"] for key in (*keys[:3], *keys[4:])}
+
+
+def test_a_file_gzipped_whole_is_read_record_by_record(tmp_path: Path) -> None:
+    plain = crawl(gzip_members=False).bytes()
+    whole = gzip.compress(plain)  # one member holding every record, as `gzip crawl.warc` makes
+    counted = Counter()
+    for entry in read_archive(io.BytesIO(whole), name="a", max_bytes=20_000):
+        counted[type(entry).__name__] += 1
+    # The story page is larger than 20,000 bytes: skipped; the undated one is read.
+    assert counted == Counter({"Skipped": 10, "ArchivedPage": 1, "Broken": 1})
+
+
+def test_a_lying_content_length_costs_only_its_record(tmp_path: Path) -> None:
+    archive = Archive(gzip=False)
+    archive.page("https://news.example/a", UNDATED)
+    damaged = archive.bytes().replace(b"Content-Length: ", b"Content-Length: 99999999999", 1)
+    later = Archive(gzip=False)
+    later.page("https://news.example/b", UNDATED)
+    later.page("https://news.example/c", UNDATED)
+    path = tmp_path / "damaged.warc"
+    path.write_bytes(damaged + later.bytes())
+    with path.open("rb") as stream:  # a file: its size is known
+        found = list(read_archive(stream, name="d", max_bytes=10_000_000))
+    pages = [entry.page.url for entry in found if isinstance(entry, ArchivedPage)]
+    # The lie is in the file's first record (its warcinfo): every page after it is read.
+    assert pages == ["https://news.example/a", "https://news.example/b", "https://news.example/c"]
+    [broken] = [entry for entry in found if isinstance(entry, Broken)]
+    assert broken.reason.startswith("a Content-Length (99999999999")
+    assert broken.reason.endswith("the file does not hold")
+
+
+def test_other_2xx_pages_count_and_an_unreadable_date_is_broken() -> None:
+    archive = Archive()
+    archive.response("https://news.example/partial", UNDATED, status=203)
+    archive.response("https://news.example/undated", UNDATED, date="not a date")
+    archive.response("https://news.example/arc", UNDATED, date="20200102030405")
+    found = list(read_archive(io.BytesIO(archive.bytes()), name="a", max_bytes=10_000_000))
+    assert [type(entry).__name__ for entry in found] == [
+        "Skipped",
+        "ArchivedPage",
+        "Broken",
+        "ArchivedPage",
+    ]
+    assert found[3].page.fetched_at == datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)  # type: ignore[union-attr]

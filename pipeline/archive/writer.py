@@ -26,21 +26,19 @@ from typing import Any, BinaryIO
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from pipeline.archive.fields import ARCHIVE_PREFIX, ENTRY_HEADER, FETCHED, ORIGIN_HEADER
 from pipeline.store.articles import stored_json
 from pipeline.store.exports import Exported
 from pipeline.store.tables import RawPage
 
-ORIGIN_HEADER = "Newsflow-Origin"
-ENTRY_HEADER = "Newsflow-Entry"
-FETCHED = "fetched"
-ARCHIVE_PREFIX = "archive "
 # What the stored body no longer is: it was decompressed and de-chunked as it arrived.
 _LEFT_OUT = {"content-encoding", "transfer-encoding", "content-length"}
+_WRAPPERS = {"application/gzip", "application/x-gzip", "application/octet-stream"}
 
 
 class WarcWriter:
     def __init__(self, stream: BinaryIO) -> None:
-        self.writer = WARCWriter(stream, gzip=True)
+        self.writer = WARCWriter(stream, gzip=True, warc_version="1.1")
         self.stream = stream
         self.written = 0
         self.left_out = 0  # articles with no stored page
@@ -83,10 +81,17 @@ class WarcWriter:
             phrase = HTTPStatus(status).phrase
         except ValueError:
             phrase = "Unknown"
-        headers = [(name, str(value)) for name, value in page.headers.items()]
-        headers = [(name, value) for name, value in headers if name.lower() not in _LEFT_OUT]
-        if page.content_type and not any(name.lower() == "content-type" for name, _ in headers):
-            headers.append(("Content-Type", page.content_type))
+        # The type the page was judged by: a gzip file's type names its wrapper, which the
+        # stored body no longer has.
+        content_type = page.content_type
+        if not content_type or content_type.split(";")[0].strip().lower() in _WRAPPERS:
+            content_type = _media_type(page)
+        headers = [
+            (name, str(value))
+            for name, value in page.headers.items()
+            if name.lower() not in _LEFT_OUT and name.lower() != "content-type"
+        ]
+        headers.append(("Content-Type", content_type))
         headers.append(("Content-Length", str(len(page.content))))
         fields = {
             "WARC-Date": _warc_date(page.fetched_at),
@@ -100,7 +105,7 @@ class WarcWriter:
                 page.url,
                 "resource",
                 payload=io.BytesIO(page.content),
-                warc_content_type=page.content_type or _media_type(page),
+                warc_content_type=content_type,
                 warc_headers_dict=fields,
             )
         return self.writer.create_warc_record(

@@ -46,7 +46,7 @@ _HTML_TYPES = {"text/html", "application/xhtml+xml", "application/xml", "text/xm
 _TEXT_TYPES = {"text/plain", "text/markdown"}
 # Statuses worth asking again: the server is busy, down for a moment, or rate-limiting us.
 _RETRYABLE_STATUSES = {408, 425, 429, 500, 502, 503, 504, 507, 509, 520, 521, 522, 523, 524}
-_KEPT_HEADERS = (
+KEPT_HEADERS = (
     "content-type",
     "content-length",
     "content-encoding",
@@ -229,7 +229,7 @@ def download(
 
 
 def _kept(response: httpx.Response) -> dict[str, str]:
-    return {name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers}
+    return {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
 
 
 def _fetch_http(

@@ -11,14 +11,15 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, text, update
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
 from pipeline.errors import InvalidMessage, NotFound
 from pipeline.models import ARTICLE_KEYS, Article, StoredRef, article_json
 from pipeline.store import duplicates, fingerprints
 from pipeline.store.db import dialect_insert
-from pipeline.store.tables import ArticleRow, ExtractorVersion
+from pipeline.store.tables import ArticleRow, ExtractorVersion, RawPage
 
 # The article's own fields as stored; the row adds its id and keys on the canonical URL.
 _ARTICLE_FIELDS = tuple(key for key in ARTICLE_KEYS if key not in {"id", "canonical_url"})
@@ -47,7 +48,7 @@ def upsert_article(session: Session, *, article: Article) -> StoredRef:
     target = _row(session, table.c.id == article.article_id) if article.article_id else None
     if target is not None:
         before = target
-        if _older(article.page_id, target["raw_page_id"]):
+        if _older(session, article.page_id, target["raw_page_id"]):
             return _kept(target)
         if canonical_url != target["canonical_url"] and _row(
             session, table.c.canonical_url == canonical_url
@@ -108,21 +109,28 @@ def _upsert(insert: Callable[..., Any]) -> Any:
     article cost more CPU than running it. Its values are bound when it is executed.
 
     ON CONFLICT makes the write race-free: two workers storing one article leave one row. An
-    article from an older fetch (a lower raw page id: a retry that arrives late) does not
+    article from an older fetch (a retry that arrives late, an older capture) does not
     overwrite one from a newer fetch.
     """
     table = ArticleRow.__table__  # type: ignore[attr-defined]
     statement = insert(table)
-    incoming = statement.excluded
+    incoming, stored = statement.excluded.raw_page_id, table.c.raw_page_id
     return statement.on_conflict_do_update(
         index_elements=[table.c.canonical_url],
-        set_={name: incoming[name] for name in (*_STORED_VALUES, "updated_at")},
-        where=(
-            incoming.raw_page_id.is_(None)
-            | table.c.raw_page_id.is_(None)
-            | (incoming.raw_page_id >= table.c.raw_page_id)
-        ),
+        set_={name: statement.excluded[name] for name in (*_STORED_VALUES, "updated_at")},
+        where=or_(incoming.is_(None), stored.is_(None), _NEWER_PAGE),
     ).returning(table.c.id)
+
+
+# Newer by fetch time, then by page id: an archive's old capture, read in after today's fetch
+# of the same URL, has the higher id but not the newer page. Written out: SQLAlchemy cannot
+# correlate a subquery with the row an upsert proposes.
+_FETCHED = "(SELECT fetched_at FROM raw_page WHERE raw_page.id = {}.raw_page_id)"
+_NEWER_PAGE = text(
+    f"({_FETCHED.format('excluded')} > {_FETCHED.format('article')}"
+    f" OR ({_FETCHED.format('excluded')} = {_FETCHED.format('article')}"
+    " AND excluded.raw_page_id >= article.raw_page_id))"
+)
 
 
 def _row(session: Session, condition: Any) -> Any:
@@ -130,9 +138,17 @@ def _row(session: Session, condition: Any) -> Any:
     return session.execute(select(table).where(condition)).mappings().first()
 
 
-def _older(incoming: int | None, stored: int | None) -> bool:
-    """An article from an older fetch than the one stored (a late retry): it must not win."""
-    return incoming is not None and stored is not None and incoming < stored
+def _older(session: Session, incoming: int | None, stored: int | None) -> bool:
+    """An article from an older fetch than the one stored (a late retry, an older capture read
+    from an archive): it must not win. Older by fetch time, then by page id."""
+    if incoming is None or stored is None or incoming == stored:
+        return False
+    pages = RawPage.__table__  # type: ignore[attr-defined]
+    rows = session.execute(
+        sql_select(pages.c.id, pages.c.fetched_at).where(pages.c.id.in_((incoming, stored)))
+    ).all()
+    moments = {page_id: (fetched_at, page_id) for page_id, fetched_at in rows}
+    return incoming in moments and stored in moments and moments[incoming] < moments[stored]
 
 
 def _kept(row: Any) -> StoredRef:

@@ -20,6 +20,8 @@ from pipeline.store.selections import dated_before, dated_since, from_source
 from pipeline.store.tables import ArticleRow, RawPage
 
 BATCH = 500
+# With their raw pages (up to the page cap each), batches are smaller.
+PAGE_BATCH = 50
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ def exported(
 ) -> Iterator[list[Exported]]:
     """The selected articles in batches, by id; with their raw pages if ``with_pages``."""
     after, left = 0, selection.limit
+    batch = min(batch, PAGE_BATCH) if with_pages else batch
     while left is None or left > 0:
         size = batch if left is None else min(batch, left)
         with session_scope(settings) as session:

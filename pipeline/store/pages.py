@@ -7,10 +7,10 @@ commits, the caller owns the transaction (see :func:`pipeline.store.db.session_s
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import exists
+from sqlalchemy import exists, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -62,6 +62,7 @@ def insert_raw_page(
             fetched_at=page.fetched_at,
             entry=entry,
             archive=page.archive,
+            kept_at=datetime.now(UTC),
         )
         .on_conflict_do_nothing(index_elements=["url", "sha256"])
         .returning(col(RawPage.id))
@@ -82,18 +83,26 @@ def get_raw_page(session: Session, *, page_id: int) -> RawPage:
 
 
 def unfinished_pages(session: Session, *, before: datetime, limit: int = 1000) -> list[RawPage]:
-    """Pages fetched before ``before`` that no article came from and no failure names.
+    """Pages kept before ``before`` that no article came from and no failure names.
 
     Their chain stopped on the way: a message lost by the broker. A page superseded by a newer
-    fetch of the same URL is not one of them.
+    fetch of the same URL (by fetch time, then by id) is not one of them: its article is the
+    newer page's.
     """
     newer = aliased(RawPage)
+    kept = func.coalesce(col(RawPage.kept_at), col(RawPage.fetched_at))
     statement = (
         select(RawPage)
-        .where(col(RawPage.fetched_at) < before)
+        .where(kept < before)
         .where(~exists().where(col(ArticleRow.raw_page_id) == RawPage.id))
         .where(~exists().where(col(Failure.raw_page_id) == RawPage.id))
-        .where(~exists().where(col(newer.url) == RawPage.url, col(newer.id) > RawPage.id))
+        .where(
+            ~exists().where(
+                col(newer.url) == RawPage.url,
+                (col(newer.fetched_at) > RawPage.fetched_at)
+                | ((col(newer.fetched_at) == RawPage.fetched_at) & (col(newer.id) > RawPage.id)),
+            )
+        )
         .order_by(col(RawPage.id))
         .limit(limit)
     )

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import reduce
 from typing import Any
 
 from sqlalchemy import (
@@ -281,30 +282,43 @@ def server_configs(session: Session) -> list[str]:
 
 def _tsquery(session: Session, terms: Terms, configs: list[str]) -> str:
     """The terms as one tsquery, read in each configuration: an article is indexed in its
-    language's configuration, and the query's language is not known. What is wanted may match
-    in any reading; what is excluded is left out in every reading. Most configurations read a
-    query alike: the distinct readings only, so that the index is asked a few times, not 29."""
+    language's configuration, and the query's language is not known. Each word or phrase is
+    read on its own (``phraseto_tsquery``: no operator of PostgreSQL's own syntax) and the
+    terms are joined as SQLite joins them; a word a configuration drops (a stop word) drops out
+    of that reading only. What is wanted may match in any reading; what is left out is left
+    out in every reading. Most configurations read a query alike: the distinct readings only,
+    so that the index is asked a few times, not 29."""
 
-    def written(item: str) -> str:
-        return f'"{item}"' if " " in item else item
+    def readings(groups: list[list[str]]) -> str:
+        params: dict[str, Any] = {"configs": configs}
 
-    def readings(text: str) -> str:
+        def item(text: str) -> str:
+            name = f"t{len(params)}"
+            params[name] = text
+            return f"phraseto_tsquery(c.config, :{name})"
+
+        def joined(function: str, parts: list[str]) -> str:
+            return reduce(lambda left, right: f"{function}({left}, {right})", parts)
+
+        query = joined(
+            "tsquery_and",
+            [joined("tsquery_or", [item(text) for text in group]) for group in groups],
+        )
         found = session.execute(
             text_sql(
-                "SELECT DISTINCT CAST(websearch_to_tsquery(CAST(name AS regconfig), :text) AS text)"
-                " FROM unnest(CAST(:names AS text[])) AS name"
+                f"SELECT DISTINCT CAST({query} AS text) FROM (SELECT CAST(name AS regconfig)"
+                " AS config FROM unnest(CAST(:configs AS text[])) AS name) AS c"
             ),
-            {"text": text, "names": configs},
+            params,
         )
-        parts = sorted(reading for (reading,) in found if reading)
-        return " | ".join(f"( {part} )" for part in parts)
+        return " | ".join(f"( {part} )" for part in sorted(text for (text,) in found if text))
 
-    wanted = readings(" ".join(" OR ".join(written(i) for i in group) for group in terms.groups))
+    wanted = readings([list(group) for group in terms.groups])
     if not wanted:
         raise InvalidRequest(
             "every word of the query is too common to search for (a, the, und...): give others"
         )
-    excluded = readings(" OR ".join(written(item) for item in terms.excluded))
+    excluded = readings([list(terms.excluded)]) if terms.excluded else ""
     return f"( {wanted} ) & !( {excluded} )" if excluded else wanted
 
 

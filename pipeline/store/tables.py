@@ -68,6 +68,9 @@ class RawPage(SQLModel, table=True):
     # The web archive (WARC) the page was read from, by file name; None for a page fetched or
     # read here. Its fetched_at is then the archive's capture date.
     archive: str | None = Field(default=None, sa_column=Column(Text))
+    # When the row was written: for a page from an archive, long after its fetched_at. What
+    # `newsflow reconcile` measures a stopped chain by.
+    kept_at: datetime | None = None
 
 
 class ArticleRow(SQLModel, table=True):

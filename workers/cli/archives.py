@@ -54,7 +54,10 @@ def ingest_archives(
 
     from .console import progress_bar
 
-    hand_on, outcome = _local(settings) if local else _queued(settings)
+    missing = [item for item in archives if item != STDIN and not Path(item).is_file()]
+    if missing:
+        raise error_exit(f"no such file: {missing[0]}")
+    hand_on, outcome = _local(settings) if local else _queued(settings, wait=wait)
     tallies = []
     try:
         with progress_bar() as progress:
@@ -112,9 +115,10 @@ def _opened(archive: str) -> Iterator[tuple[BinaryIO, int | None]]:
 
 
 def _queued(
-    settings: "Settings",
+    settings: "Settings", *, wait: bool
 ) -> tuple[Callable[[list["PageRef"]], None], Callable[[bool, float | None], Any]]:
-    """Send each page's chain to the workers; with --wait, follow them afterwards."""
+    """Send each page's chain to the workers; with --wait, follow them afterwards (only then
+    is a handle on each kept: an archive of a million pages costs no memory otherwise)."""
     from workers.app import create_app
     from workers.broker import broker_errors, check_broker
     from workers.tasks import page_chain
@@ -128,7 +132,9 @@ def _queued(
     def hand_on(refs: list["PageRef"]) -> None:
         with broker_errors(settings.broker_url):
             for ref in refs:
-                sent[f"{ref.url} (page {ref.page_id})"] = page_chain(ref).apply_async()
+                result = page_chain(ref).apply_async()
+                if wait:
+                    sent[f"{ref.url} (page {ref.page_id})"] = result
 
     def outcome(wait: bool, timeout: float | None) -> list[IngestResult] | None:
         if not wait:
@@ -170,7 +176,7 @@ def print_archive_summary(tallies: list["Tally"], results: list[IngestResult] | 
     from rich.table import Table
 
     table = Table(title="archives")
-    for column in ("archive", "records", "pages", "sent", "kept before", "skipped", "broken"):
+    for column in ("archive", "records", "pages", "sent", "kept already", "skipped", "broken"):
         table.add_column(column, justify="left" if column == "archive" else "right")
     for tally in tallies:
         table.add_row(
@@ -201,7 +207,10 @@ def print_archive_summary(tallies: list["Tally"], results: list[IngestResult] | 
     sent = sum(tally.sent for tally in tallies)
     known = sum(tally.known for tally in tallies)
     if known:
-        console.print(f"{known:,} page(s) kept by an earlier ingest: not sent again")
+        console.print(
+            f"{known:,} page(s) kept already (by an earlier ingest, or earlier in the file): "
+            "not sent again"
+        )
     if results is None:
         if sent:
             console.print(f"sent {sent:,} page(s) on; follow them in Flower, or use --wait")

@@ -26,6 +26,9 @@ down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+BODY_CHARS = 100_000
+TITLE_CHARS = 1_000
+
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
@@ -54,10 +57,12 @@ def _upgrade_postgresql() -> None:
         if name in available
     )
     config = f"(CASE language {branches} ELSE 'simple'::regconfig END)"
+    # A tsvector holds 1 MB at most, and a page's text may be 10: the index reads the first
+    # 100,000 characters of a body (some 15,000 words, more than nearly any article has).
     op.execute(
         f"ALTER TABLE article ADD COLUMN {VECTOR_COLUMN} tsvector GENERATED ALWAYS AS ("
-        f"setweight(to_tsvector({config}, coalesce(title, '')), 'A') || "
-        f"setweight(to_tsvector({config}, body), 'B')) STORED"
+        f"setweight(to_tsvector({config}, left(coalesce(title, ''), {TITLE_CHARS})), 'A') || "
+        f"setweight(to_tsvector({config}, left(body, {BODY_CHARS})), 'B')) STORED"
     )
     op.execute(f"CREATE INDEX {VECTOR_INDEX} ON article USING gin ({VECTOR_COLUMN})")
 
