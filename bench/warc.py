@@ -15,6 +15,10 @@ A WARC is written first (gzip, one record per member, with warcio): the pages of
   of HTML or text, its encoding), with nothing stored;
 - **newsflow ingest --local**: the same, each page kept as a raw page and run through clean,
   extract and store in this process into a fresh SQLite database.
+
+Then memory: newsflow's reading of the file, and of a file a tenth as large, each in a new
+process whose peak resident memory (its own high-water mark) is read while it runs: a stream
+read in constant memory shows the same peak for both.
 """
 
 from __future__ import annotations
@@ -136,6 +140,22 @@ def newsflow_ingests(path: Path, folder: Path) -> Stage:
     return Stage("newsflow ingest --local (stored)", stored, seconds)
 
 
+_READ = """
+import sys
+from pipeline.archive.warc import read_archive
+with open(sys.argv[1], "rb") as stream:
+    print(sum(1 for _ in read_archive(stream, name="bench", max_bytes=10_000_000)))
+"""
+
+
+def _reading_peak(path: Path) -> tuple[int, float]:
+    """(the file's size, the peak resident MB of a new process reading it with newsflow)."""
+    from bench.export import measured
+
+    run = measured("read", [sys.executable, "-c", _READ, str(path)], dict(os.environ), 0)
+    return path.stat().st_size, run.peak_mb
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.warc", description=__doc__)
     parser.add_argument("--pages", type=int, default=1000, help="pages in the WARC (default 1000)")
@@ -152,10 +172,15 @@ def main(argv: list[str] | None = None) -> None:
         results = [warcio_alone(path), newsflow_reads(path)]
         log("ingesting")
         results.append(newsflow_ingests(path, folder))
-    report(results, args, size)
+        small = folder / "small.warc.gz"
+        write_archive(args.corpus, max(args.pages // 10, 1), small)
+        peaks = [_reading_peak(small), _reading_peak(path)]
+    report(results, args, size, peaks)
 
 
-def report(results: list[Stage], args: argparse.Namespace, size: int) -> None:
+def report(
+    results: list[Stage], args: argparse.Namespace, size: int, peaks: list[tuple[int, float]]
+) -> None:
     if args.json:
         payload = {
             "pages": args.pages,
@@ -164,6 +189,7 @@ def report(results: list[Stage], args: argparse.Namespace, size: int) -> None:
             "stages": [
                 asdict(r) | {"pages_per_second": round(r.pages_per_second, 1)} for r in results
             ],
+            "reading_peaks": [{"bytes": b, "peak_mb": mb} for b, mb in peaks],
         }
         print(json.dumps(payload, indent=2))
         return
@@ -182,7 +208,12 @@ def report(results: list[Stage], args: argparse.Namespace, size: int) -> None:
             f"{stage.pages_per_second:,.1f}",
             f"{stage.pages_per_second / reference:.3f}" if reference else "",
         )
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    for file_size, peak in peaks:
+        console.print(
+            f"reading a {file_size / 1e6:.1f} MB WARC, new process: peak resident {peak:.1f} MB"
+        )
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores", file=sys.stderr)
 
 

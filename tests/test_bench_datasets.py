@@ -54,6 +54,8 @@ def test_the_warc_benchmark_reads_and_ingests_every_page(
     assert [stage["pages"] for stage in figures["stages"]] == [12, 12, 12]
     assert all(stage["pages_per_second"] > 0 for stage in stages.values())
     assert figures["bytes"] > 0
+    assert [peak["bytes"] < figures["bytes"] for peak in figures["reading_peaks"]] == [True, False]
+    assert all(peak["peak_mb"] > 10 for peak in figures["reading_peaks"])
 
 
 def test_the_export_benchmark_runs_every_format_at_both_sizes(
