@@ -157,6 +157,8 @@ def test_ingest_local_stores_the_pages_and_dates_an_undated_one_by_its_capture(
     assert undated.published_at.replace(tzinfo=UTC) == datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
     story = next(row for url, row in rows.items() if url != "https://news.example/undated")
     assert story.published_precision != "captured"  # the page states its own date
+    shown = newsflow("article", str(undated.id))
+    assert "(not stated: when an archive captured the page)" in shown.stdout
 
     again = newsflow("ingest", str(path), "--local")
     assert (

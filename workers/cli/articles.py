@@ -130,4 +130,6 @@ def dated(value: str | None, precision: str | None) -> str | None:
         return None
     if precision == "day":
         return value[:10]
+    if precision == "captured":
+        return f"{value} (not stated: when an archive captured the page)"
     return f"{value} (no zone given)" if precision == "local-time" else value
