@@ -36,9 +36,9 @@ class Tally:
 
     name: str
     records: int = 0
-    pages: int = 0  # HTML or text pages, status 200
+    pages: int = 0  # HTML or text pages, status 2xx
     sent: int = 0  # kept now and handed on
-    known: int = 0  # kept by an earlier ingest: not handed on again
+    known: int = 0  # kept already (an earlier ingest, or earlier in the file): not handed on
     skipped: Counter[str] = field(default_factory=Counter)  # by what the record was
     broken: int = 0
     broken_at: list[tuple[int, str]] = field(default_factory=list)  # (offset, why): the first

@@ -9,13 +9,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from rich.markup import escape
 
 from .console import console, error_exit
-from .results import IngestResult
+from .results import IngestResult, run_here
 
 if TYPE_CHECKING:
     from pipeline.archive.ingest import Tally
@@ -149,24 +150,13 @@ def _local(
 ) -> tuple[Callable[[list["PageRef"]], None], Callable[[bool, float | None], Any]]:
     """Run clean, extract and store on each page in this process, as it is kept."""
     from pipeline import stages
-    from pipeline.errors import NewsflowError
 
     results: list[IngestResult] = []
 
     def hand_on(refs: list["PageRef"]) -> None:
         for ref in refs:
             label = f"{ref.url} (page {ref.page_id})"
-            try:
-                stored = stages.run_page_local(ref, settings)
-            except NewsflowError as error:
-                results.append(IngestResult(label, "failed", f"{error.reason}: {error}"))
-                continue
-            # Recorded by run_page_local: one bad page must not stop the archive.
-            except Exception as error:
-                detail = f"internal_error: {type(error).__name__}: {error}"
-                results.append(IngestResult(label, "failed", detail))
-                continue
-            results.append(IngestResult(label, "stored", stored.canonical_url, stored.article_id))
+            results.append(run_here(label, partial(stages.run_page_local, ref, settings)))
 
     return hand_on, lambda wait, timeout: results
 

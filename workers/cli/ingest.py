@@ -16,7 +16,7 @@ from .archives import (
     stdin_is_archive,
 )
 from .console import console, error_exit, progress_bar, settings_with_database
-from .results import IngestResult, WaitTimeout, print_ingest_results
+from .results import IngestResult, WaitTimeout, print_ingest_results, run_here
 
 if TYPE_CHECKING:
     from pipeline.settings import Settings
@@ -105,7 +105,6 @@ def ingest_locally(items: list[str], settings: "Settings") -> list[IngestResult]
     """The four stages in this process, item after item; a failure is recorded and reported,
     and the batch goes on."""
     from pipeline import stages
-    from pipeline.errors import NewsflowError
     from pipeline.fetch.fetcher import make_fetcher
 
     results = []
@@ -114,20 +113,9 @@ def ingest_locally(items: list[str], settings: "Settings") -> list[IngestResult]
     with progress_bar() as progress, make_fetcher(settings) as fetcher:
         task = progress.add_task("local", total=len(items))
         for source in items:
-            try:
-                stored = stages.run_local(source, settings, fetcher=fetcher)
-                results.append(
-                    IngestResult(source, "stored", stored.canonical_url, stored.article_id)
-                )
-            except NewsflowError as error:
-                results.append(IngestResult(source, "failed", f"{error.reason}: {error}"))
-            # Recorded by run_local: one bad page must not stop the batch.
-            except Exception as error:
-                results.append(
-                    IngestResult(
-                        source, "failed", f"internal_error: {type(error).__name__}: {error}"
-                    )
-                )
+            results.append(
+                run_here(source, partial(stages.run_local, source, settings, fetcher=fetcher))
+            )
             progress.advance(task)
     return results
 

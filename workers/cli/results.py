@@ -18,6 +18,7 @@ import typer
 from .console import console, errors, progress_bar
 
 if TYPE_CHECKING:
+    from pipeline.models import StoredRef
     from pipeline.settings import Settings
 
 Item = TypeVar("Item")
@@ -40,6 +41,20 @@ class IngestResult:
     status: str  # stored, failed, pending
     detail: str = ""
     article_id: int | None = None
+
+
+def run_here(label: str, run: Callable[[], StoredRef]) -> IngestResult:
+    """Run one item's stages in this process and say what became of it. The stages record a
+    failure themselves; here it is reported, and the batch goes on."""
+    from pipeline.errors import NewsflowError
+
+    try:
+        stored = run()
+    except NewsflowError as error:
+        return IngestResult(label, "failed", f"{error.reason}: {error}")
+    except Exception as error:  # one bad page must not stop the batch
+        return IngestResult(label, "failed", f"internal_error: {type(error).__name__}: {error}")
+    return IngestResult(label, "stored", stored.canonical_url, stored.article_id)
 
 
 def deadline(timeout: float | None) -> float | None:
