@@ -4,6 +4,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# `make run` keeps its demo in a database of its own (demo.db in the data folder, emptied each
+# run); `make run DEMO_DATABASE=default` uses the default database instead.
+DEMO_DATABASE ?= demo
 
 .PHONY: install run test lint worker beat flower bench bench-extract bench-dedup bench-search bench-warc bench-export bench-startup migration clean
 
@@ -16,7 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## create .venv and install newsflow with its dev extras
 
 run: $(STAMP) ## ingest the bundled samples through Redis and a worker, then list them
-	@bash scripts/run-samples.sh
+	@DEMO_DATABASE='$(DEMO_DATABASE)' bash scripts/run-samples.sh
 
 test: $(STAMP) ## the test suite (real Redis, PostgreSQL, HTTP servers and workers)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import platformdirs
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipeline.errors import InvalidRequest
@@ -158,6 +158,16 @@ class Settings(BaseSettings):
     flower_address: str = Field("127.0.0.1", description="Address Flower listens on.")
     flower_port: Port = Field(5555, description="Port Flower listens on.")
 
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database(cls, url: str | None) -> str | None:
+        from pipeline.store.urls import check_database_url
+
+        try:
+            return check_database_url(url) if url else None
+        except InvalidRequest as error:
+            raise ValueError(str(error)) from None  # pydantic reports ValueErrors only
+
     @property
     def database(self) -> str:
         if self.database_url:
@@ -193,5 +203,9 @@ def _explain(error: ValidationError) -> str:
     problems = []
     for problem in error.errors():
         name = "NEWSFLOW_" + "_".join(str(part) for part in problem["loc"]).upper()
-        problems.append(f"{name}={problem.get('input')!r}: {problem['msg'].lower()}")
+        if problem["type"] == "value_error":
+            # Our own validators' words: they say what the value was and what would do.
+            problems.append(f"{name}: {problem['ctx']['error']}")
+        else:
+            problems.append(f"{name}={problem.get('input')!r}: {problem['msg'].lower()}")
     return "bad setting: " + "; ".join(problems)

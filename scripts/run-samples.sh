@@ -2,6 +2,12 @@
 # `make run`: send the bundled samples through the real pipeline and show what was stored.
 # Uses the Redis at NEWSFLOW_BROKER_URL; if none answers, starts a private redis-server; if
 # there is none, falls back to --local (the four stages in one process). Stops what it starts.
+#
+# The demo goes into a database of its own, demo.db in the data folder, emptied at the start
+# of each run and kept afterwards to look at: a second run shows the same clean result, not
+# the demo site's pages again (under a new port, as duplicates of the last run's).
+# DEMO_DATABASE=default uses the default database (NEWSFLOW_DATABASE_URL, or newsflow.db in
+# the data folder) instead, and adds to it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +31,26 @@ except redis.RedisError:
     sys.exit(1)
 PY
 }
+
+case "${DEMO_DATABASE:-demo}" in
+  demo)
+    demo_db=$("$python" -c 'from pipeline.settings import get_settings; print(get_settings().data_dir / "demo.db")')
+    mkdir -p "$(dirname "$demo_db")"  # the data folder is made on first use; this is it
+    rm -f "$demo_db" "$demo_db-wal" "$demo_db-shm"
+    export NEWSFLOW_DATABASE_URL="sqlite:///$demo_db"
+    whose="the demo's own, emptied each run; DEMO_DATABASE=default uses your default database"
+    ;;
+  default)
+    whose="your default database; the demo's articles stay there"
+    ;;
+  *)
+    echo "DEMO_DATABASE is demo (the default) or default, not '$DEMO_DATABASE'" >&2
+    exit 2
+    ;;
+esac
+# Shown with its password hidden: the URL may be a PostgreSQL server's.
+database=$("$python" -c 'from pipeline.settings import get_settings; from pipeline.store.urls import shown; print(shown(get_settings().database))')
+echo "==> database: $database ($whose)"
 
 broker=$("$python" -c 'from pipeline.settings import get_settings; print(get_settings().broker_url)')
 mode=queued
@@ -98,3 +124,7 @@ else
   echo "==> NOTICE: polling the demo feed needs a worker (and Redis); skipped in --local mode."
 fi
 "$newsflow" articles --limit 10
+if [ "${DEMO_DATABASE:-demo}" = demo ]; then
+  echo "==> kept in $database until the next run; to look again:"
+  printf '    NEWSFLOW_DATABASE_URL=%q %s articles\n' "$NEWSFLOW_DATABASE_URL" "$newsflow"
+fi

@@ -15,7 +15,8 @@ from pipeline.settings import Settings, get_settings
 from tests.conftest import ROOT, free_port
 from workers.delayed import Delayed, delayed_key
 from workers.queues import queue_depths
-from workers.status import collect, render
+from workers.status import collect
+from workers.status_screen import render
 
 PRIORITY = "\x06\x16"
 

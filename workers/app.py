@@ -67,8 +67,9 @@ def create_app(settings: Settings) -> Celery:
     app.config_from_object(celery_config(settings))
     # Every worker moves the delayed set's due messages onto their queues: no process to add.
     app.steps["worker"].add(Mover)
-    # Importing the task modules declares their tasks to every app, this one included.
-    from . import reprocess, tasks  # noqa: F401
+    # Importing the task modules declares their tasks to every app, this one included; the
+    # settings module, the question commands ask the workers about their settings.
+    from . import effective_settings, reprocess, tasks  # noqa: F401
 
     app.set_current()
     app.set_default()

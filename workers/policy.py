@@ -72,6 +72,27 @@ class StageTask(NewsflowTask):
     def stage(self) -> str:
         return stage_of(self)
 
+    def signature_from_request(
+        self,
+        request: Any = None,
+        args: Any = None,
+        kwargs: Any = None,
+        queue: str | None = None,
+        **extra_options: Any,
+    ) -> Any:
+        """The running task as a signature to send again (a retry, a wait, a lost process),
+        showing the arguments its message showed: the article's URL (see ``tasks._labelled``).
+
+        Celery copies most of a request's options but not these, and would write the
+        arguments out afresh: a page id, or a whole text cut at 1,024 characters.
+        """
+        request = self.request if request is None else request
+        for option in ("argsrepr", "kwargsrepr"):
+            shown = getattr(request, option, None)
+            if shown and option not in extra_options:
+                extra_options[option] = shown
+        return super().signature_from_request(request, args, kwargs, queue, **extra_options)
+
     def run_page_stage(
         self, message: Any, model: type[Input], function: Callable[[Input, Settings], BaseModel]
     ) -> dict[str, Any]:

@@ -67,3 +67,20 @@ def reprocess_schedule(text: str) -> crontab | float | None:
         return crontab.from_string(" ".join(fields))
     except ValueError as error:
         raise InvalidRequest(f"NEWSFLOW_REPROCESS_SCHEDULE {text!r}: {error}") from error
+
+
+def describe(schedule: dict[str, Any]) -> list[str]:
+    """One line per entry of ``schedule``: what runs, and when (UTC)."""
+    lines = []
+    for name, entry in schedule.items():
+        every = entry["schedule"]
+        if isinstance(every, crontab):
+            when = (
+                f"at crontab '{every._orig_minute} {every._orig_hour} "
+                f"{every._orig_day_of_month} {every._orig_month_of_year} "
+                f"{every._orig_day_of_week}' (UTC)"
+            )
+        else:
+            when = f"every {float(every):g} s"
+        lines.append(f"{name}: {entry['task']} {when}")
+    return lines

@@ -1,4 +1,5 @@
-"""``newsflow status``: the whole pipeline on one screen.
+"""``newsflow status``: what the whole pipeline is doing, read now (shown by
+:mod:`workers.status_screen`).
 
 The queues come from Redis, the workers from Celery's remote control (one short broadcast),
 and everything else from the database (:mod:`pipeline.store.stats`). When Redis does not
@@ -13,28 +14,28 @@ from typing import Any
 
 from kombu.utils.url import maybe_sanitize_url
 from pydantic import BaseModel
-from rich import box
-from rich.columns import Columns
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
 from pipeline.errors import BrokerUnavailable
 from pipeline.settings import Settings
 from pipeline.store import stats
 from pipeline.store.db import session_scope
+from pipeline.store.urls import shown
 from pipeline.version import extractor_version
 
 from .broker import broker_errors
 from .config import celery_config
+from .effective_settings import (
+    SettingDifference,
+    ask_workers,
+    differences,
+    digest,
+    effective_settings,
+)
 from .queues import broker_client, queue_depths
 
 # How long workers get to answer. Celery waits this long in full for the first question,
 # since it cannot know how many workers there are; the next two end once all have answered.
 WORKER_TIMEOUT = 1.5
-# Rows of the failures table on screen; the rest are summed up in one line.
-FAILURE_ROWS = 8
 
 
 class QueueStatus(BaseModel):
@@ -56,11 +57,16 @@ class WorkerStatus(BaseModel):
     active: int  # tasks running now
     processed: int  # tasks started since the worker started, each retry again
     processed_by_task: dict[str, int]
+    # The settings that decide an item's outcome, where they differ from this command's;
+    # None when the worker did not say (an older newsflow).
+    settings_digest: str | None = None
+    differences: list[SettingDifference] | None = None
 
 
 class StatusReport(BaseModel):
     generated_at: datetime
     broker: str
+    database: str  # this command's, password hidden; each worker's differs only if it says
     # Why the queues and workers are missing, when they are.
     broker_error: str | None = None
     queues: list[QueueStatus]
@@ -87,6 +93,7 @@ def collect(settings: Settings) -> StatusReport:
     report = StatusReport(
         generated_at=now,
         broker=maybe_sanitize_url(settings.broker_url),
+        database=shown(settings.database),
         queues=[],
         workers=[],
         articles=articles,
@@ -124,7 +131,7 @@ def collect(settings: Settings) -> StatusReport:
     report.unacked_complete = depths.unacked_complete
     try:
         with broker_errors(settings.broker_url):
-            report.workers = _workers(settings)
+            report.workers = _workers(settings, effective_settings(settings))
     except BrokerUnavailable as error:
         report.workers_error = f"could not ask the workers: {error.__cause__}"
     else:
@@ -140,8 +147,9 @@ def _routed_tasks(settings: Settings) -> dict[str, list[str]]:
     return routed
 
 
-def _workers(settings: Settings) -> list[WorkerStatus]:
-    """Every worker that answers within WORKER_TIMEOUT: its pool, queues and tasks."""
+def _workers(settings: Settings, here: dict[str, str]) -> list[WorkerStatus]:
+    """Every worker that answers within WORKER_TIMEOUT: its pool, queues, tasks, and how its
+    settings differ from ``here``."""
     from .app import get_app
 
     app = get_app()
@@ -157,10 +165,23 @@ def _workers(settings: Settings) -> list[WorkerStatus]:
         )
         queues_by_host: dict[str, Any] = answered.active_queues() or {}
         active_by_host: dict[str, Any] = answered.active() or {}
-    return [
+        settings_by_host = ask_workers(
+            app,
+            timeout=WORKER_TIMEOUT,
+            destination=hosts,
+            limit=len(hosts),
+            connection=connection,
+        )
+    workers = [
         _worker(host, stats_by_host[host], queues_by_host.get(host), active_by_host.get(host))
         for host in hosts
     ]
+    for worker in workers:
+        theirs = settings_by_host.get(worker.hostname)
+        if theirs is not None:
+            worker.settings_digest = digest(theirs)
+            worker.differences = differences(here, theirs)
+    return workers
 
 
 def _worker(host: str, info: dict[str, Any], queues: Any, active: Any) -> WorkerStatus:
@@ -185,164 +206,5 @@ def _worker(host: str, info: dict[str, Any], queues: Any, active: Any) -> Worker
     )
 
 
-# --- on screen ---------------------------------------------------------------------------------
-
-
-def render(report: StatusReport, console: Console) -> None:
-    """The report on one screen: queues and workers, then the store in four small tables."""
-    console.print(
-        f"[bold]newsflow status[/bold]  {report.generated_at:%Y-%m-%d %H:%M:%S} UTC  "
-        f"[dim]broker[/dim] {escape(report.broker)}  [dim]extractor[/dim] "
-        f"{escape(report.reprocessing.current_version)}",
-        highlight=False,
-    )
-    if report.broker_error:
-        console.print(f"[red]{escape(report.broker_error)}[/red]; queues and workers are unknown")
-    else:
-        console.print(
-            Columns(
-                [_queues(report), _workers_table(report)] if report.workers else [_queues(report)]
-            )
-        )
-        if report.workers_error:
-            console.print(f"[yellow]workers:[/yellow] {escape(report.workers_error)}")
-    console.print(
-        Columns(
-            [
-                _articles(report.articles),
-                _failures(report),
-                _sources(report.sources),
-                _reprocessing(report.reprocessing),
-            ]
-        )
-    )
-    if report.sources.failing_sources:
-        console.print(_failing_sources(report.sources))
-
-
-def _table(title: str, *columns: str, header: bool = True) -> Table:
-    table = Table(
-        title=title,
-        title_justify="left",
-        title_style="bold",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        show_header=header,
-        padding=(0, 1),
-    )
-    for column in columns:
-        # A column whose name ends in a space holds words; the others hold figures.
-        table.add_column(column.strip(), justify="left" if column.endswith(" ") else "right")
-    return table
-
-
-def _queues(report: StatusReport) -> Table:
-    unacked = "unacked" if report.unacked_complete else "unacked (partial)"
-    table = _table("queues", "queue ", "waiting", unacked, "delayed", "next due", "tasks ")
-    for queue in report.queues:
-        table.add_row(
-            Text(queue.queue),
-            _figure(queue.waiting, alert=queue.waiting > 0),
-            str(queue.unacked),
-            str(queue.delayed),
-            _due(queue.next_due, report.generated_at),
-            Text(", ".join(queue.tasks)),
-        )
-    return table
-
-
 def _moment(epoch: float | None) -> datetime | None:
     return datetime.fromtimestamp(epoch, UTC) if epoch is not None else None
-
-
-def _due(moment: datetime | None, now: datetime) -> str:
-    """When the first delayed message is due; overdue ones (no worker moving them) in red."""
-    if moment is None:
-        return "-"
-    seconds = (moment - now).total_seconds()
-    if seconds < -5:
-        return f"[red]{-seconds:.0f}s late[/red]"
-    return f"in {max(0.0, seconds):.0f}s"
-
-
-def _workers_table(report: StatusReport) -> Table:
-    table = _table("workers", "worker ", "pool ", "size", "queues ", "active", "processed")
-    for worker in report.workers:
-        table.add_row(
-            Text(worker.hostname),
-            Text(worker.pool),
-            str(worker.concurrency),
-            Text(", ".join(worker.queues)),
-            str(worker.active),
-            str(worker.processed),
-        )
-    return table
-
-
-def _articles(articles: stats.ArticleCounts) -> Table:
-    return _counts(
-        "articles",
-        {
-            "total": articles.total,
-            "new, last hour": articles.created_last_hour,
-            "new, last day": articles.created_last_day,
-            "updated, last hour": articles.updated_last_hour,
-            "duplicates": articles.duplicates,
-        },
-    )
-
-
-def _failures(report: StatusReport) -> Table:
-    table = _table(f"open failures ({report.open_failures})", "stage ", "reason ", "count")
-    for failure in report.failures[:FAILURE_ROWS]:
-        table.add_row(Text(failure.stage), Text(failure.reason), _figure(failure.count, alert=True))
-    rest = report.failures[FAILURE_ROWS:]
-    if rest:
-        table.add_row("", f"{len(rest)} more reasons", str(sum(f.count for f in rest)))
-    return table
-
-
-def _sources(sources: stats.SourceCounts) -> Table:
-    failing = _figure(sources.failing, alert=sources.failing > 0)
-    return _counts(
-        "sources",
-        {
-            "total": sources.total,
-            "due now": sources.due,
-            "paused": sources.paused,
-            "failing": failing,
-        },
-    )
-
-
-def _counts(title: str, rows: dict[str, int | str | Text]) -> Table:
-    """A small table of figures, each beside its label."""
-    table = _table(title, "what ", "count", header=False)
-    for label, figure in rows.items():
-        table.add_row(label, str(figure) if isinstance(figure, int) else figure)
-    return table
-
-
-def _reprocessing(reprocessing: stats.Reprocessing) -> Table:
-    table = _table(f"older extractors ({reprocessing.outdated})", "version ", "articles")
-    for version in reprocessing.by_version[:FAILURE_ROWS]:
-        table.add_row(Text(version.extractor_version), str(version.count))
-    return table
-
-
-def _failing_sources(sources: stats.SourceCounts) -> Table:
-    table = _table("failing sources", "id", "source ", "errors", "last error ")
-    for source in sources.failing_sources:
-        table.add_row(
-            str(source.id),
-            Text(f"{source.name} ({source.url})" if source.name else source.url),
-            _figure(source.errors_in_row, alert=True),
-            Text(source.last_error or ""),
-        )
-    if sources.failing > len(sources.failing_sources):
-        table.caption = f"{sources.failing - len(sources.failing_sources)} more not shown"
-    return table
-
-
-def _figure(value: int, *, alert: bool) -> str:
-    return f"[yellow]{value}[/yellow]" if alert and value else str(value)

@@ -191,6 +191,8 @@ def article_chain(source: str, *, entry: FeedEntry | None = None, rate: float | 
 def _labelled(url: str, *signatures: Any) -> Any:
     """The signatures as one chain, each message showing the article's URL as its arguments
     (in Flower, in the logs). Left to Celery, the arguments of a later stage would be a page
-    id, or a whole text cut at 1,024 characters, written out for every message."""
+    id, or a whole text cut at 1,024 characters, written out for every message. Each stage
+    hands the label on with the rest of the chain, and a task sent again (a retry, a wait in
+    Redis, a lost process) keeps it (:meth:`StageTask.signature_from_request`)."""
     shown = {"argsrepr": repr((url,)), "kwargsrepr": "{}"}
     return chain(*(signature.set(**shown) for signature in signatures))

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import threading
 import time
+from functools import partial
 from types import TracebackType
 
 import httpx
 
+from pipeline.errors import NewsflowError
 from pipeline.fetch.download import (
     DecodedPage,
     Download,
@@ -95,7 +97,7 @@ class Fetcher:
         self.politeness.check(
             url,
             rate=rate,
-            robots_text=self.robots_text,
+            robots_text=partial(self._robots_before, url),
             reserved=reserved,
             patience=self._patience(),
         )
@@ -119,7 +121,7 @@ class Fetcher:
             self.politeness.check(
                 url,
                 rate=None,
-                robots_text=self.robots_text,
+                robots_text=partial(self._robots_before, url),
                 patience=self._patience() if deadline is None else deadline - time.monotonic(),
             )
         return download(
@@ -132,6 +134,19 @@ class Fetcher:
     def robots_text(self, url: str) -> str:
         """The text of the robots.txt at ``url`` ("" when the site has none)."""
         return fetch_robots(url, self.settings, self.client)
+
+    def _robots_before(self, page: str, url: str) -> str:
+        """The robots.txt at ``url``, asked for before ``page``; a failure is said of
+        ``page``, the URL the user gave, not of a robots.txt they never named."""
+        try:
+            return self.robots_text(url)
+        except NewsflowError as error:
+            # "<robots url>: 10.0.0.1 is private" -> "<page>: 10.0.0.1 is private", and
+            # "could not fetch <robots url>: ..." -> "<page>: could not fetch its robots.txt".
+            said = error.message.removeprefix(f"{url}: ")
+            error.message = f"{page}: {said.replace(url, 'its robots.txt')}"
+            error.args = (error.message,)  # what Celery keeps of an error, and rebuilds from
+            raise
 
     def close(self) -> None:
         with self._lock:

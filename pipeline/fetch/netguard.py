@@ -34,14 +34,13 @@ def check_url(url: str, settings: Settings) -> None:
     if not host:
         raise Blocked(f"{url}: no host")
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    if _allowed(host, port, settings):
+    if allowed(host, port, settings):
         return
     for address in resolve(host, port):
         if not is_public(address):
             raise Blocked(
                 f"{url}: {host} resolves to {address}, a private, loopback, link-local or "
-                "metadata address (set NEWSFLOW_ALLOW_PRIVATE_NETWORKS or "
-                "NEWSFLOW_ALLOWED_HOSTS to fetch from it)"
+                f"metadata address; {private_hint(host, port)}"
             )
 
 
@@ -68,7 +67,7 @@ class GuardedBackend(httpcore.SyncBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
         addresses = resolve(host, port)
-        if not _allowed(host, port, self.settings):
+        if not allowed(host, port, self.settings):
             for address in addresses:
                 if not is_public(address):
                     raise Blocked(
@@ -104,13 +103,27 @@ def guarded_transport(settings: Settings, *, verify: ssl.SSLContext | bool = Tru
     return transport
 
 
-def _allowed(host: str, port: int, settings: Settings) -> bool:
+def private_hint(host: str, port: int) -> str:
+    """What to set to fetch from ``host`` on a private address, and where: the workers read
+    their settings when they start, so the command's own environment is not enough."""
+    named = f"[{host}]" if ":" in host else host  # an IPv6 address, as a URL writes it
+    return (
+        f"to fetch from it, set NEWSFLOW_ALLOWED_HOSTS={named}:{port} (or "
+        "NEWSFLOW_ALLOW_PRIVATE_NETWORKS=true) for this command and for the workers, and "
+        "restart the workers"
+    )
+
+
+def allowed(host: str, port: int, settings: Settings) -> bool:
     """True where the operator lets private addresses through: everywhere, or for this host."""
-    host = host.lower()
+    host = host.lower().strip("[]")
+    allowed_hosts = settings.allowed_host_set
     return (
         settings.allow_private_networks
-        or host in settings.allowed_host_set
-        or f"{host}:{port}" in settings.allowed_host_set
+        or host in allowed_hosts
+        or f"[{host}]" in allowed_hosts
+        or f"{host}:{port}" in allowed_hosts
+        or f"[{host}]:{port}" in allowed_hosts
     )
 
 

@@ -7,12 +7,14 @@ and the poller moves on to the next one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from pipeline.errors import NewsflowError, NoFeedFound, Throttled
+from pipeline.feeds import parse_feed
+from pipeline.fetch.download import Download
 from pipeline.fetch.fetcher import Fetcher
 from pipeline.models import FeedEntry
 from pipeline.settings import Settings
@@ -57,31 +59,69 @@ class AddedSource(NamedTuple):
     created: bool  # false: it was there already, and is kept as it was
 
 
-def feeds_behind(url: str, fetcher: Fetcher) -> list[str]:
-    """The feed or sitemap ``url`` is, or, for a web page, the feeds and sitemaps it leads to.
+def feeds_behind(url: str, fetcher: Fetcher) -> dict[str, str | None]:
+    """The feed or sitemap ``url`` is, or, for a web page, the feeds and sitemaps it leads to;
+    each with its kind (rss, atom, sitemap, ...) when finding it read it, else None (a feed a
+    page links to is first read by its first poll).
 
     Raises NoFeedFound when it is none and leads to none.
     """
-    found = discover(url, fetcher)
+    keeping = _KeepingFetcher(fetcher)
+    found = discover(url, keeping)
     if not found:
         raise NoFeedFound(f"{url} is no feed or sitemap and links to none")
-    return found
+    return {feed: keeping.kind_of(feed) for feed in found}
+
+
+class _KeepingFetcher(Fetcher):
+    """``fetcher`` again, through its client and politeness, keeping what each download
+    answered: a feed found by reading it can be added with its kind, not read twice."""
+
+    def __init__(self, fetcher: Fetcher) -> None:
+        super().__init__(
+            fetcher.settings,
+            fetcher.politeness,
+            client=fetcher.client,
+            wait_for_turn=fetcher.wait_for_turn,
+        )
+        self.kept: dict[str, Download] = {}
+
+    def download(self, url: str, **options: Any) -> Download:
+        got = super().download(url, **options)
+        self.kept[got.url] = got
+        return got
+
+    def kind_of(self, url: str) -> str | None:
+        got = self.kept.get(url)
+        if got is None:
+            return None
+        try:
+            return parse_feed(got.content, url=got.url, content_type=got.content_type).kind
+        except NewsflowError:
+            return None
 
 
 def register_sources(
-    urls: list[str],
+    urls: Sequence[str] | Mapping[str, str | None],
     settings: Settings,
     *,
     interval: int,
     name: str | None = None,
     rate: float | None = None,
 ) -> list[AddedSource]:
-    """Add each of ``urls`` as a source, as it is (no discovery), in one transaction."""
+    """Add each of ``urls`` as a source, as it is (no discovery), in one transaction; a
+    mapping gives each URL's kind, as :func:`feeds_behind` found it."""
+    kinds = urls if isinstance(urls, Mapping) else {}
     added = []
     with session_scope(settings) as session:
         for feed_url in urls:
             source, created = add_source(
-                session, url=feed_url, name=name, interval=interval, rate=rate
+                session,
+                url=feed_url,
+                name=name,
+                interval=interval,
+                rate=rate,
+                kind=kinds.get(feed_url),
             )
             assert source.id is not None
             added.append(AddedSource(source.id, source.url, created))

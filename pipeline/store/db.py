@@ -31,6 +31,7 @@ from sqlmodel import Session, create_engine
 
 from pipeline.errors import DatabaseUnavailable, SchemaError
 from pipeline.settings import Settings
+from pipeline.store.urls import shown
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -97,7 +98,9 @@ def session_scope(settings: Settings) -> Iterator[Session]:
                 session.rollback()
                 raise
     except OperationalError as error:
-        raise DatabaseUnavailable(f"the database is unavailable: {error.orig}") from error
+        raise DatabaseUnavailable(
+            f"the database at {shown(settings.database)} is unavailable: {error.orig}"
+        ) from error
     except PoolTimeout as error:
         raise DatabaseUnavailable(f"no database connection free in time: {error}") from error
     except DBAPIError as error:
@@ -121,7 +124,9 @@ def schema_state(settings: Settings) -> tuple[str | None, str]:
         with get_engine(settings.database).connect() as connection:
             current = MigrationContext.configure(connection).get_current_revision()
     except OperationalError as error:
-        raise DatabaseUnavailable(f"the database is unavailable: {error.orig}") from error
+        raise DatabaseUnavailable(
+            f"the database at {shown(settings.database)} is unavailable: {error.orig}"
+        ) from error
     return current, head
 
 
@@ -146,20 +151,24 @@ def prepare_database(settings: Settings) -> None:
             _check_upgradable(settings, current, head)
             upgrade(settings)
     except OperationalError as error:
-        raise DatabaseUnavailable(f"the database is unavailable: {error.orig}") from error
+        raise DatabaseUnavailable(
+            f"the database at {shown(settings.database)} is unavailable: {error.orig}"
+        ) from error
     except SQLAlchemyError as error:
-        raise SchemaError(f"could not upgrade the database schema: {error}") from error
+        raise SchemaError(
+            f"could not upgrade the schema of the database at {shown(settings.database)}: {error}"
+        ) from error
 
 
 def _check_upgradable(settings: Settings, current: str | None, head: str) -> None:
     if current is not None and not _known_revision(settings, current):
         raise SchemaError(
-            f"the database at {_safe(settings.database)} has schema revision {current}, "
+            f"the database at {shown(settings.database)} has schema revision {current}, "
             "which this version of newsflow does not know (was it written by a newer one?)"
         )
     if current is not None and not settings.auto_migrate:
         raise SchemaError(
-            f"the database at {_safe(settings.database)} has schema revision {current}, "
+            f"the database at {shown(settings.database)} has schema revision {current}, "
             f"this newsflow needs {head}: run `newsflow db upgrade` (or set "
             "NEWSFLOW_AUTO_MIGRATE=true)"
         )
@@ -201,10 +210,6 @@ def _known_revision(settings: Settings, revision: str) -> bool:
         return script.get_revision(revision) is not None
     except (ResolutionError, CommandError):
         return False
-
-
-def _safe(database_url: str) -> str:
-    return make_url(database_url).render_as_string(hide_password=True)
 
 
 def dialect_insert(session: Session) -> Any:

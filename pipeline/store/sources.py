@@ -18,15 +18,23 @@ from pipeline.store.tables import SeenUrl, Source
 
 
 def add_source(
-    session: Session, *, url: str, name: str | None, interval: int, rate: float | None
+    session: Session,
+    *,
+    url: str,
+    name: str | None,
+    interval: int,
+    rate: float | None,
+    kind: str | None = None,
 ) -> tuple[Source, bool]:
-    """The source for ``url``, created if new; (source, created)."""
+    """The source for ``url``, created if new (of ``kind``, when known before its first
+    poll); (source, created). One there already is kept as it was."""
     existing = session.exec(select(Source).where(Source.url == url)).first()
     if existing is not None:
         return existing, False
     source = Source(
         url=url,
         name=name,
+        kind=kind,
         base_interval=interval,
         interval=interval,
         rate_limit=rate,

@@ -18,8 +18,10 @@ from sqlmodel import Session, col, select
 
 from pipeline.store.tables import ArticleRow, Failure, Source
 
-# A failing source's last error, as much of it as a status line can show.
-ERROR_CHARS = 120
+# A failing source's last error, long enough to hold what to do about it (the guard's
+# refusal, with the setting to change, runs to some 250 characters); a page of HTML sent as
+# an error is cut.
+ERROR_CHARS = 500
 
 
 class Figures(BaseModel):

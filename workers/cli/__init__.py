@@ -11,6 +11,8 @@ evaluated there again: tens of milliseconds of every start.
 
 from __future__ import annotations
 
+import os
+
 import typer
 from rich.markup import escape
 
@@ -28,12 +30,13 @@ from . import (
     status,
 )
 from .console import errors
+from .usage import plain_usage
 
 __all__ = ["app", "main"]
 
+plain_usage()
 app = typer.Typer(
     name="newsflow",
-    help="Turn news pages into clean, structured, stored articles, through four Celery stages.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
@@ -58,13 +61,53 @@ for command in (
     app.command()(command)
 
 
-def main() -> None:
-    """``newsflow``: the command line, where an error newsflow raises on purpose that no command
-    caught (a bad setting, say) ends in its one-line message, not in a traceback."""
-    from pipeline.errors import InvalidRequest, NewsflowError
+@app.callback()
+def root(
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the traceback of an error (or set NEWSFLOW_DEBUG=1)."
+    ),
+) -> None:
+    """Turn news pages into clean, structured, stored articles, through four Celery stages."""
+    if debug:
+        os.environ["NEWSFLOW_DEBUG"] = "1"
 
+
+def main() -> None:
+    """``newsflow``: the command line. An error no command caught ends in one line that says
+    what went wrong and what to do; its traceback only with ``--debug``."""
     try:
         app()
-    except NewsflowError as error:
-        errors.print(f"[red]error:[/red] {escape(str(error))}")
-        raise SystemExit(2 if isinstance(error, InvalidRequest) else 1) from None
+    except Exception as error:
+        if _debugging():
+            raise
+        message, code = explain(error)
+        errors.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+        raise SystemExit(code) from None
+
+
+def _debugging() -> bool:
+    return os.environ.get("NEWSFLOW_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def explain(error: Exception) -> tuple[str, int]:
+    """One line for ``error``, and the exit status: 2 for a bad argument or setting, 1 else."""
+    from pipeline.errors import InvalidRequest, NewsflowError
+
+    if isinstance(error, NewsflowError):
+        return str(error), 2 if isinstance(error, InvalidRequest) else 1
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"{error.filename}: {error.strerror or error}", 1
+    kinds = {type_.__module__.split(".")[0] for type_ in type(error).__mro__}
+    if kinds & {"redis", "kombu", "amqp"}:
+        return (
+            f"the broker does not answer ({type(error).__name__}: {error}); start Redis, or "
+            "point NEWSFLOW_BROKER_URL at it",
+            1,
+        )
+    if "sqlalchemy" in kinds or "psycopg" in kinds:
+        return f"the database failed: {type(error).__name__}: {error}", 1
+    return (
+        f"unexpected {type(error).__name__}: {error} (run again as `newsflow --debug ...` to "
+        "see where, and please report it)",
+        1,
+    )

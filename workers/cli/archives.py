@@ -124,10 +124,13 @@ def _queued(
     from workers.broker import broker_errors, check_broker
     from workers.tasks import page_chain
 
+    from .readiness import check_workers
     from .results import wait_for_chains
 
     app = create_app(settings)
     check_broker(app)  # before anything is kept: a broker away stops the command at once
+    # The pages are kept in this command's database, and the workers look them up by id.
+    check_workers(app, settings, sent="pages")
     sent: dict[str, Any] = {}
 
     def hand_on(refs: list["PageRef"]) -> None:

@@ -3,8 +3,18 @@
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
-from .console import console, error_exit, print_json, print_listing, settings_with_database
+from .console import (
+    Column,
+    console,
+    error_exit,
+    print_facts,
+    print_json,
+    print_listing,
+    print_paragraphs,
+    settings_with_database,
+)
 from .options import UniqueOption
 
 
@@ -60,19 +70,27 @@ def articles(
     print_listing(items, title, ARTICLE_COLUMNS, article_cells, as_json=as_json)
 
 
-ARTICLE_COLUMNS = ("id", "title", "published", "lang", "words", "url")
+ARTICLE_COLUMNS = (
+    Column("id", record="[bold]#{}[/bold]"),
+    Column("title", "shorten"),
+    Column("published", drop=1),
+    Column("lang", drop=2),
+    Column("words", drop=3, record="{} words"),
+    Column("duplicate of", record="duplicate of {}"),
+    Column("url", "whole"),
+)
 
 
 def article_cells(item: dict[str, Any]) -> list[str]:
     """One stored article as ``articles`` lists it."""
-    copy = f" [dim](duplicate of {item['duplicate_of']})" if item["duplicate_of"] else ""
     return [
         str(item["id"]),
-        (item["title"] or "") + copy,
+        escape(item["title"] or ""),
         (item["published_at"] or "")[:10],
         item["language"] or "",
         str(item["word_count"]),
-        item["canonical_url"] or "",
+        str(item["duplicate_of"] or ""),
+        escape(item["canonical_url"] or ""),
     ]
 
 
@@ -100,28 +118,31 @@ def article(
 
 
 def print_article(data: dict[str, Any]) -> None:
-    """The title, then each field that has a value, then the body as it is."""
-    console.print(f"[bold]{data['title'] or '(no title)'}[/bold]")
-    facts = [
-        ("id", data["id"]),
-        ("url", data["canonical_url"] or data["url"]),
-        ("authors", ", ".join(data["authors"])),
-        ("agencies", ", ".join(data["agencies"])),
-        ("published", dated(data["published_at"], data["published_precision"])),
-        ("section", data["section"]),
-        ("tags", ", ".join(data["tags"])),
-        ("language", data["language"]),
-        ("site", data["site_name"]),
-        ("words", data["word_count"]),
-        ("duplicate of", data.get("duplicate_of")),
-        ("duplicates", ", ".join(map(str, data.get("duplicates") or ()))),
-        ("extractor", data["extractor_version"]),
-    ]
-    for name, value in facts:
-        if value:
-            console.print(f"[dim]{name}:[/dim] {value}")
+    """The title, the URL whole on a line of its own (to be copied), each fact that has a
+    value under its label, then the body, its paragraphs wrapped between words."""
+    from rich.text import Text
+
+    console.print(Text(data["title"] or "(no title)", style="bold"))
+    console.print(data["canonical_url"] or data["url"] or "", soft_wrap=True, markup=False)
     console.print()
-    console.print(data["body"], markup=False, highlight=False)
+    print_facts(
+        [
+            ("id", data["id"]),
+            ("authors", ", ".join(data["authors"])),
+            ("agencies", ", ".join(data["agencies"])),
+            ("published", dated(data["published_at"], data["published_precision"])),
+            ("section", data["section"]),
+            ("tags", ", ".join(data["tags"])),
+            ("language", data["language"]),
+            ("site", data["site_name"]),
+            ("words", data["word_count"]),
+            ("duplicate of", data.get("duplicate_of")),
+            ("duplicates", ", ".join(map(str, data.get("duplicates") or ()))),
+            ("extractor", data["extractor_version"]),
+        ]
+    )
+    console.print()
+    print_paragraphs(data["body"])
 
 
 def dated(value: str | None, precision: str | None) -> str | None:

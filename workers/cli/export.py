@@ -47,8 +47,10 @@ def export(
     unique: UniqueOption = False,
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many articles.")] = None,
 ) -> None:
-    """Write stored articles out, oldest stored first: for research (JSON Lines, Parquet) or
-    for archiving what was fetched (WARC, which `newsflow ingest` reads back)."""
+    """Write stored articles to a file: JSON Lines, Parquet or WARC.
+
+    Oldest stored first: for research (JSON Lines, Parquet) or for archiving what was
+    fetched (WARC, which `newsflow ingest` reads back)."""
     from pipeline.errors import InvalidRequest
     from pipeline.export import FORMATS, Format, open_writer
     from pipeline.store.exports import Selection, count_selected, exported

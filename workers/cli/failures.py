@@ -4,14 +4,18 @@ from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from .console import (
+    Column,
     check_stage,
     console,
     error_exit,
     errors,
+    moment,
     print_listing,
     settings_with_database,
+    unrepeated,
 )
 from .results import WaitTimeout
 
@@ -68,7 +72,17 @@ def failures_list(
         console.print("no failures" + ("" if include_resolved else " open"))
 
 
-FAILURE_COLUMNS = ("id", "stage", "reason", "item", "tries", "first seen", "last seen", "message")
+FAILURE_COLUMNS = (
+    Column("id", record="[bold]#{}[/bold]"),
+    Column("stage"),
+    Column("reason"),
+    Column("resolved"),
+    Column("tries", drop=1, record="tries {}"),
+    Column("first seen", drop=2, record="first seen {}"),
+    Column("last seen", record="last seen {}"),
+    Column("item", "whole"),
+    Column("message", "shorten", lines=2),
+)
 
 
 def failure_cells(row: dict[str, Any]) -> list[str]:
@@ -77,11 +91,12 @@ def failure_cells(row: dict[str, Any]) -> list[str]:
         str(row["id"]),
         row["stage"],
         row["reason"] + (" (retryable)" if row["retryable"] else ""),
-        row["item"],
+        "[green]resolved" if row["resolved"] else "",
         str(row["attempts"]),
-        row["first_seen"][:19],
-        row["last_seen"][:19],
-        row["message"][:200] + (" [green](resolved)" if row["resolved"] else ""),
+        moment(row["first_seen"]),
+        moment(row["last_seen"]),
+        escape(row["item"]),
+        escape(unrepeated(row["message"], row["item"])),
     ]
 
 
@@ -95,9 +110,10 @@ def failures_retry(
     wait: RetryWait = False,
     timeout: WaitTimeout = None,
 ) -> None:
-    """Send open failures through the queues again; each is marked resolved, and reopened if it
-    fails again. A failed fetch is fetched again; a later stage starts again from the stored
-    page, never refetching it."""
+    """Send open failures through the queues again.
+
+    Each is marked resolved, and reopened if it fails again. A failed fetch is fetched again;
+    a later stage starts again from the stored page, never refetching it."""
     from pipeline.store.db import session_scope
     from pipeline.store.failures import list_failures
     from workers.app import create_app
@@ -113,6 +129,8 @@ def failures_retry(
         errors.print(f"[yellow]not open or not found:[/yellow] {', '.join(map(str, missing))}")
     if not failures:
         console.print("nothing to retry")
+        if missing:
+            raise typer.Exit(1)  # every failure asked for by id is unknown: say so by status
         return
     app = create_app(settings)
     sent, skipped = send_failures(app, settings, failures)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from .archives import (
     STDIN,
@@ -15,7 +16,7 @@ from .archives import (
     print_archive_summary,
     stdin_is_archive,
 )
-from .console import console, error_exit, progress_bar, settings_with_database
+from .console import console, error_exit, errors, progress_bar, settings_with_database
 from .results import IngestResult, WaitTimeout, print_ingest_results, run_here
 
 if TYPE_CHECKING:
@@ -45,20 +46,28 @@ def ingest(
 ) -> None:
     """Send articles through the pipeline."""
 
+    from pipeline.settings import get_settings
+
     items = expand_sources(sources)
     if not items:
         raise error_exit("nothing to ingest")
+    settings = get_settings()
+    items, refused = admitted(items, settings)
+    if refused and not items:
+        raise typer.Exit(2)  # nothing the user gave can be fetched: a usage error
     archives = [item for item in items if is_archive_item(item)]
     items = [item for item in items if not is_archive_item(item)]
     settings = settings_with_database()
-    failed = False
+    failed = bool(refused)
     if archives:
         tallies, outcome = ingest_archives(
             archives, settings, local=local, wait=wait, timeout=timeout
         )
         print_archive_summary(tallies, outcome)
-        failed = any(tally.broken for tally in tallies) or any(
-            result.status != "stored" for result in outcome or []
+        failed = (
+            failed
+            or any(tally.broken for tally in tallies)
+            or any(result.status != "stored" for result in outcome or [])
         )
     if items:
         results = (
@@ -99,6 +108,24 @@ def expand_sources(arguments: list[str]) -> list[str]:
         else:
             sources.append(argument)
     return sources
+
+
+def admitted(items: list[str], settings: "Settings") -> tuple[list[str], int]:
+    """The items that can be fetched, and how many were refused: each refusal is said on
+    stderr, in one line that names the item, before anything is sent or stored."""
+    from pipeline.errors import NewsflowError
+    from pipeline.fetch.admission import refuse_unfetchable
+
+    kept = []
+    for item in items:
+        try:
+            if item != STDIN:
+                refuse_unfetchable(item, settings)
+        except NewsflowError as error:
+            errors.print(f"[red]refused:[/red] {escape(str(error))}", soft_wrap=True)
+        else:
+            kept.append(item)
+    return kept, len(items) - len(kept)
 
 
 def ingest_locally(items: list[str], settings: "Settings") -> list[IngestResult]:

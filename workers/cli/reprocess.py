@@ -26,9 +26,11 @@ def reconcile(
         ),
     ] = None,
 ) -> None:
-    """Send again what a message the broker lost stopped: items sent to be fetched and never
-    fetched nor failed, and pages whose chain stopped after fetch. Each is recorded as
-    `message_lost` and sent once. Beat runs this every 15 minutes."""
+    """Send again what a message lost by the broker left unfinished.
+
+    Items sent to be fetched and never fetched nor failed, and pages whose chain stopped
+    after fetch. Each is recorded as `message_lost` and sent once. Beat runs this every 15
+    minutes."""
     from pipeline.errors import BrokerUnavailable
     from workers.app import create_app
     from workers.tasks import send_unfinished
@@ -71,8 +73,10 @@ def reprocess(
     timeout: WaitTimeout = None,
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many articles.")] = None,
 ) -> None:
-    """Run clean, extract and store again on stored raw pages (never refetching), through the
-    queues. By default: the articles an older extractor made. Each keeps its id."""
+    """Run clean, extract and store again on stored pages, never refetching them.
+
+    Through the queues. By default: the articles an older extractor made. Each keeps its
+    id."""
     from pipeline.models import Selection
     from workers.app import create_app
 
@@ -177,9 +181,7 @@ def wait_for_reprocessed(
     """Follow the chains until each is stored or failed (or time is up)."""
     from workers.reprocess import Reprocessed, reprocessed
 
-    from .results import deadline, wait_for, warn_if_no_worker
-
-    warn_if_no_worker(app, "pages")
+    from .results import deadline, wait_for
 
     def settle(batch: list[Any]) -> list["Reprocessed | None"]:
         # One round trip for the whole batch: thousands of chains are read at once.

@@ -11,11 +11,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from rich.markup import escape
 
-from .console import console, errors, progress_bar
+from .console import Column, console, print_rows, progress_bar, unrepeated
 
 if TYPE_CHECKING:
     from pipeline.models import StoredRef
@@ -99,18 +101,6 @@ def finished(results: list[Any]) -> list[Any | None]:
     return [result if result.ready() else None for result in results]
 
 
-def warn_if_no_worker(app: Any, waiting: str) -> None:
-    """Say so when no worker answers: what was sent waits in the queues, and so would we."""
-    if not app.control.ping(timeout=1.0):
-        errors.print(
-            f"[yellow]no worker answered:[/yellow] the {waiting} wait in the queues until one "
-            "starts (`newsflow worker`)"
-        )
-
-
-# --- one article's chain ------------------------------------------------------------------------
-
-
 def first_failure(last: Any) -> Any | None:
     """The first failed task of a chain, found from its last task's result; None if none failed.
 
@@ -161,7 +151,6 @@ def wait_for_chains(
     app: Any, results: dict[str, Any], settings: Settings, *, label: str, timeout: float | None
 ) -> list[IngestResult]:
     """Follow each item's chain (by its last task's result) until it is stored or failed."""
-    warn_if_no_worker(app, "items")
     pairs = list(results.items())
 
     def settle(batch: list[tuple[str, Any]]) -> list[IngestResult | None]:
@@ -178,23 +167,46 @@ def wait_for_chains(
     ]
 
 
-def print_ingest_results(results: list[IngestResult]) -> None:
-    """A table of the items, then how many were stored, failed or still pending."""
-    from rich.table import Table
+INGEST_COLUMNS = (
+    Column("source", "whole"),
+    Column("status"),
+    Column("article", record="article {}"),
+    Column("stored as", "whole", record="stored as {}"),
+    Column("detail", "shorten", lines=2),
+)
 
-    table = Table(title="ingest")
-    table.add_column("source", overflow="fold", max_width=60)
-    table.add_column("status")
-    table.add_column("article")
-    table.add_column("detail", overflow="fold")
-    style = {"stored": "green", "failed": "red", "pending": "yellow"}
-    for result in results:
-        table.add_row(
-            result.source,
-            f"[{style[result.status]}]{result.status}",
-            str(result.article_id or ""),
-            result.detail,
-        )
-    console.print(table)
-    counts = {status: sum(r.status == status for r in results) for status in style}
+STATUS_STYLES = {"stored": "green", "failed": "red", "pending": "yellow"}
+
+
+def print_ingest_results(results: list[IngestResult]) -> None:
+    """The items laid out for the terminal, then how many were stored, failed or pending."""
+    print_rows("ingest", INGEST_COLUMNS, [ingest_cells(result) for result in results])
+    counts = {status: sum(r.status == status for r in results) for status in STATUS_STYLES}
     console.print(", ".join(f"{count} {status}" for status, count in counts.items() if count))
+
+
+def ingest_cells(result: IngestResult) -> list[str]:
+    """A stored item's address as stored, unless it only says the source again; why the
+    others failed or are still pending (the source, shown whole beside it, not said again)."""
+    stored = result.status == "stored"
+    stored_as = result.detail if stored and not same_address(result.source, result.detail) else ""
+    return [
+        escape(result.source),
+        f"[{STATUS_STYLES[result.status]}]{result.status}",
+        str(result.article_id or ""),
+        escape(stored_as),
+        "" if stored else escape(unrepeated(result.detail, result.source)),
+    ]
+
+
+def same_address(source: str, url: str) -> bool:
+    """Whether ``url`` is ``source`` again: the same address, or the ``file://`` URL of the
+    file ``source`` names."""
+    if url == source:
+        return True
+    if "://" in source:
+        return False
+    try:
+        return Path(source).expanduser().resolve().as_uri() == url
+    except (OSError, ValueError):
+        return False

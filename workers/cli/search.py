@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from .console import console, error_exit, print_listing, settings_with_database
+from .console import Column, console, error_exit, print_listing, settings_with_database
 from .options import LanguageOption, SourceOption, UniqueOption
 from .reprocess import parse_since
 
@@ -64,7 +64,15 @@ def search(
     )
 
 
-COLUMNS = ("id", "published", "lang", "article")
+COLUMNS = (
+    Column("id", record="[bold]#{}[/bold]"),
+    Column("published", drop=2),
+    Column("lang", drop=1),
+    Column("duplicate of", record="duplicate of {}"),
+    Column("title", "shorten"),
+    Column("url", "whole"),
+    Column("passage", "shorten", lines=3),
+)
 
 
 def hit_json(hit: "Hit") -> dict[str, Any]:
@@ -81,16 +89,17 @@ def hit_json(hit: "Hit") -> dict[str, Any]:
 
 
 def cells(item: dict[str, Any]) -> list[str]:
-    """The title, the URL on a line of its own (so that it can be copied), the passage."""
+    """The title, the URL (whole, so that it can be copied) and the passage that matched."""
     from pipeline.store.search import MARK_END, MARK_START
 
     passage = escape(item["snippet"]).replace(escape(MARK_START), "[bold yellow]")
     passage = passage.replace(escape(MARK_END), "[/bold yellow]")
-    copy = f" [dim](duplicate of {item['duplicate_of']})[/dim]" if item["duplicate_of"] else ""
     return [
         str(item["id"]),
         (item["published_at"] or "")[:10],
         item["language"] or "",
-        f"[bold]{escape(item['title'] or '(no title)')}[/bold]{copy}\n"
-        f"[dim]{escape(item['canonical_url'])}[/dim]\n{passage}",
+        str(item["duplicate_of"] or ""),
+        f"[bold]{escape(item['title'] or '(no title)')}[/bold]",
+        escape(item["canonical_url"]),
+        passage,
     ]

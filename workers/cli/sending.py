@@ -22,10 +22,16 @@ def send_to_broker(
     """Call each of ``sends`` (each sends one item) and return what each returned, by item.
 
     Raises :class:`~pipeline.errors.BrokerUnavailable` when the broker does not answer, before
-    the first send or during one.
+    the first send or during one. Warns on stderr first when no worker answers, or when one
+    runs with other settings (:func:`~workers.cli.readiness.check_workers`).
     """
     from workers.broker import broker_errors, check_broker
 
+    from .readiness import check_workers
+
     check_broker(app)
+    # Said before the first send: what was sent waits for a worker, and runs as its
+    # settings say, not this command's.
+    check_workers(app, settings, sent="messages")
     with broker_errors(settings.broker_url):
         return {item: send() for item, send in sends.items()}

@@ -6,8 +6,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
-from .console import console, error_exit, errors, print_listing, settings_with_database
+from .console import (
+    Column,
+    console,
+    error_exit,
+    errors,
+    moment,
+    print_listing,
+    settings_with_database,
+    unrepeated,
+)
 
 if TYPE_CHECKING:
     from pipeline.settings import Settings
@@ -36,11 +46,17 @@ def sources_add(
 ) -> None:
     """Add a source. A home page adds the feeds and sitemaps it leads to."""
     from pipeline.errors import NewsflowError
+    from pipeline.fetch.admission import refuse_unfetchable
     from pipeline.fetch.fetcher import make_fetcher
+    from pipeline.settings import get_settings
     from pipeline.sources.registry import feeds_behind, register_sources
 
-    settings = settings_with_database()
     seconds = parse_interval(interval)
+    try:
+        refuse_unfetchable(url, get_settings())
+    except NewsflowError as error:
+        raise error_exit(escape(str(error)), code=2) from error
+    settings = settings_with_database()
     try:
         with make_fetcher(settings) as fetcher:
             found = feeds_behind(url, fetcher)
@@ -77,7 +93,7 @@ def sources_import(
 def sources_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
 ) -> None:
-    """The sources, with their last poll, status, new items, errors and next poll."""
+    """The sources: name, kind, status, new items, last and next poll, and the last error."""
     from pipeline.store.db import session_scope
     from pipeline.store.sources import list_sources
 
@@ -87,20 +103,36 @@ def sources_list(
     print_listing(rows, f"sources ({len(rows)})", SOURCE_COLUMNS, source_cells, as_json=as_json)
 
 
-SOURCE_COLUMNS = ("id", "url", "kind", "status", "new", "errors", "last poll", "next poll")
+SOURCE_COLUMNS = (
+    Column("id", record="[bold]#{}[/bold]"),
+    Column("name", "shorten"),
+    Column("kind"),
+    Column("status"),
+    Column("new", drop=3, record="{} new"),
+    Column("errors", drop=2, record="{} error(s) in a row"),
+    Column("last poll", drop=1, record="polled {}"),
+    Column("next poll", drop=4, record="next {}"),
+    Column("url", "whole"),
+    Column("last error", "shorten", lines=2),
+)
+
+STATUS_STYLES = {"ok": "green", "not_modified": "green", "error": "red", "failing": "bold red"}
 
 
 def source_cells(row: dict[str, Any]) -> list[str]:
-    """One source as ``sources list`` shows it."""
+    """One source as ``sources list`` shows it; a paused one's next poll waits for ``resume``."""
+    status = "paused" if row["paused"] else (row["last_status"] or "never polled")
     return [
         str(row["id"]),
-        row["url"],
+        escape(row["name"] or ""),
         row["kind"] or "",
-        "paused" if row["paused"] else (row["last_status"] or "never polled"),
-        str(row["new_items"]),
-        str(row["errors_in_row"]),
-        (row["last_polled_at"] or "")[:19],
-        (row["next_poll_at"] or "")[:19],
+        f"[{STATUS_STYLES.get(status, 'yellow')}]{status}",
+        str(row["new_items"]) if row["last_polled_at"] else "",
+        str(row["errors_in_row"] or ""),
+        moment(row["last_polled_at"]),
+        "" if row["paused"] else moment(row["next_poll_at"]),
+        escape(row["url"]),
+        escape(unrepeated(row["last_error"] or "", row["url"])),
     ]
 
 
@@ -149,7 +181,7 @@ def sources_remove(source_ids: SourceIds) -> None:
 
 @group.command("poll")
 def sources_poll(
-    source_ids: Annotated[list[int] | None, typer.Argument(metavar="[ID...]")] = None,
+    source_ids: Annotated[list[int] | None, typer.Argument(metavar="ID...")] = None,
     all_sources: Annotated[bool, typer.Option("--all", help="Poll every source.")] = False,
     wait: Annotated[
         bool, typer.Option("--wait", help="Return once the articles found are stored or failed.")
@@ -174,13 +206,13 @@ def sources_poll(
         for index, source_id in enumerate(chosen)
     }
     try:
-        polls = list(send_to_broker(app, settings, sends).values())
+        sent = send_to_broker(app, settings, sends)
     except BrokerUnavailable as error:
         raise error_exit(f"{error}; start Redis") from error
     if not wait:
-        console.print(f"polling {len(polls)} source(s)")
+        console.print(f"polling {len(sent)} source(s)")
         return
-    wait_for_polls(app, polls, timeout)
+    wait_for_polls(app, settings, [(chosen[int(key)], poll) for key, poll in sent.items()], timeout)
 
 
 def chosen_sources(settings: "Settings", source_ids: list[int], *, every: bool) -> list[int]:
@@ -202,27 +234,60 @@ def chosen_sources(settings: "Settings", source_ids: list[int], *, every: bool) 
     return chosen
 
 
-def wait_for_polls(app: Any, polls: list[Any], timeout: float | None) -> None:
-    """Wait for the polls, then for the articles they sent; exit 1 unless all were stored."""
+def wait_for_polls(
+    app: Any, settings: "Settings", polls: list[tuple[int, Any]], timeout: float | None
+) -> None:
+    """Wait for the polls (each with its source's id), then for the articles they sent; say
+    which polls failed and why; exit 1 unless all were stored."""
     from celery.result import AsyncResult
 
     from .results import deadline, finished, wait_for
 
     until = deadline(timeout)
-    polled = wait_for(polls, finished, until=until)
+    polled = wait_for([poll for _, poll in polls], finished, until=until)
     # A poll that finished returns what it found and sent on; a failed one, its error.
-    answers = [result.result for result in polled if result is not None]
+    answers = [None if result is None else result.result for result in polled]
     completed = [answer for answer in answers if isinstance(answer, dict)]
-    failed_polls = len(polls) - len(completed)
     articles = [AsyncResult(task_id, app=app) for poll in completed for task_id in poll["articles"]]
     ended = wait_for(articles, finished, until=until, label="articles")
     stored = sum(result is not None and bool(result.successful()) for result in ended)
     failed = sum(result is not None and not result.successful() for result in ended)
     console.print(
-        f"{len(polls) - failed_polls} of {len(polls)} source(s) polled: {len(articles)} new "
+        f"{len(completed)} of {len(polls)} source(s) polled: {len(articles)} new "
         f"item(s), {stored} stored, {failed} failed, {len(articles) - stored - failed} pending"
     )
-    if failed_polls:
-        errors.print("some polls failed or did not finish: see `newsflow sources list`")
-    if failed_polls or failed or stored + failed < len(articles):
+    unpolled = [
+        (source_id, answer)
+        for (source_id, _), answer in zip(polls, answers, strict=True)
+        if not isinstance(answer, dict)
+    ]
+    print_failed_polls(settings, unpolled)
+    if unpolled or failed or stored + failed < len(articles):
         raise typer.Exit(1)
+
+
+def print_failed_polls(settings: "Settings", unpolled: list[tuple[int, Any]]) -> None:
+    """A line for each poll that failed, or did not finish (``None``): which source, and
+    why."""
+    from pipeline.store.db import session_scope
+    from pipeline.store.sources import list_sources
+
+    if not unpolled:
+        return
+    with session_scope(settings) as session:
+        sources = {source.id: source for source in list_sources(session)}
+    for source_id, error in unpolled:
+        source = sources.get(source_id)
+        named = f"#{source_id}" + (f" {source.url}" if source else "")
+        if error is None:
+            errors.print(
+                f"[yellow]poll of {escape(named)} did not finish[/yellow] before --timeout "
+                "(queued, or waiting for its host's turn)",
+                soft_wrap=True,
+            )
+            continue
+        # The error as the worker raised it, about this poll (the source's last error may be
+        # an earlier poll's, when this one gave up waiting for its host).
+        reason = getattr(error, "reason", None) or type(error).__name__
+        why = unrepeated(f"{reason}: {error}", source.url if source else "")
+        errors.print(f"[red]poll of {escape(named)} failed:[/red] {escape(why)}", soft_wrap=True)

@@ -11,7 +11,8 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The whole pipeline on one screen: queues, workers, throughput, failures, sources."""
-    from workers.status import collect, render
+    from workers.status import collect
+    from workers.status_screen import render
 
     settings = settings_with_database()
     report = collect(settings)
