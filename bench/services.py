@@ -137,6 +137,9 @@ def use_environment(broker_url: str, data_dir: Path) -> dict[str, str]:
     """Point newsflow (here and in children) at ``broker_url`` and a database in ``data_dir``."""
     from pipeline.settings import get_settings
 
+    # A database URL's folder must exist before the settings are read (a typo in one is
+    # refused, not created): this one is made here.
+    data_dir.mkdir(parents=True, exist_ok=True)
     values = {
         "NEWSFLOW_BROKER_URL": broker_url,
         "NEWSFLOW_RESULT_BACKEND": broker_url,

@@ -7,13 +7,15 @@ user reads: the message, the exit status, and that no URL is cut across lines.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis as redis_client
 
-from tests.conftest import SAMPLES, newsflow
+from tests.conftest import ROOT, SAMPLES, newsflow
 from tests.httpserver import LocalServer, Reply
 
 PAGE = SAMPLES / "sciencealert-jupiter-plumes.html"
@@ -251,3 +253,39 @@ def test_beat_prints_its_schedule_at_start(env: dict[str, str]) -> None:
     assert "dispatch-due-sources: newsflow.dispatch every 60 s" in output
     assert "reprocess-outdated-articles: newsflow.reprocess at crontab '0 3 * * *' (UTC)" in output
     assert "database: sqlite:///" in output
+
+
+# --- scene 7: `make run`, twice ------------------------------------------------------------------
+
+
+def test_make_run_keeps_its_demo_apart_and_shows_the_same_each_time(
+    celery_app: Any, redis_url: str, tmp_path: Path
+) -> None:
+    """The script `make run` runs, twice, as a newcomer would: its demo goes to demo.db,
+    named on screen, and the second run shows the same four articles, not duplicates."""
+    data = tmp_path / "user-data"  # a data folder no test fixture has touched
+    # The script's own environment: what a user's shell would hold, plus the test broker.
+    shell = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("NEWSFLOW_") or key.startswith("NEWSFLOW_TEST_")
+    }
+    shell.update(COLUMNS="80", NEWSFLOW_DATA_DIR=str(data), NEWSFLOW_BROKER_URL=redis_url)
+    outputs = []
+    for _ in range(2):
+        done = subprocess.run(
+            ["bash", "scripts/run-samples.sh"],
+            cwd=ROOT,
+            env=shell,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr
+        outputs.append(done.stdout)
+    demo = data / "demo.db"
+    for output in outputs:
+        assert f"==> database: sqlite:///{demo}" in output
+        assert "articles (4 of 4)" in output and "duplicate of" not in output
+    assert not (data / "newsflow.db").exists()  # the user's own database is left alone

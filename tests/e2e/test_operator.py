@@ -20,6 +20,7 @@ from pipeline.errors import EmptyDocument, TooDeep
 from pipeline.extract.article import extract
 from pipeline.settings import Settings, get_settings
 from pipeline.stages import store_stage
+from pipeline.store import stats
 from pipeline.store.db import session_scope
 from pipeline.store.failures import record_failure
 from pipeline.store.sources import add_source
@@ -68,7 +69,7 @@ def add_sources(settings: Settings) -> int:
         add("https://paused.example.org/rss").paused = True
         failing = add("https://failing.example.org/rss")
         failing.errors_in_row = 3
-        failing.last_error = "http_500: " + "the server said no " * 20
+        failing.last_error = "http_500: " + "the server said no " * 40  # a page of it
         failing.next_poll_at = later
         add("https://later.example.org/rss").next_poll_at = later
         session.flush()
@@ -187,7 +188,7 @@ def test_status_shows_queues_workers_and_the_store_at_a_glance(
     assert failing["url"] == "https://failing.example.org/rss"
     assert failing["errors_in_row"] == 3
     assert failing["last_error"].startswith("http_500: the server said no")
-    assert len(failing["last_error"]) == 120 and failing["last_error"].endswith("…")
+    assert len(failing["last_error"]) == stats.ERROR_CHARS and failing["last_error"].endswith("…")
 
     assert report["reprocessing"] == {
         "current_version": extractor_version(),
