@@ -64,6 +64,14 @@ def _database(url: str) -> str:
     return shown(url)
 
 
+def difference_said(hostname: str, difference: SettingDifference) -> str:
+    """One difference as a line says it: the worker's value, then this command's."""
+    return (
+        f"{hostname} runs with {difference.name}={difference.worker!r}, this command with "
+        f"{difference.here!r}"
+    )
+
+
 def advice(difference: SettingDifference) -> str:
     """What to do about ``difference``, in a few words."""
     if difference.name == "extractor":

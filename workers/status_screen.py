@@ -17,7 +17,7 @@ from rich.text import Text
 
 from pipeline.store import stats
 
-from .effective_settings import advice
+from .effective_settings import advice, difference_said
 from .status import StatusReport
 
 # Rows of the failures table on screen; the rest are summed up in one line.
@@ -65,10 +65,9 @@ def _settings_differences(report: StatusReport, console: Console) -> None:
     advised: set[str] = set()
     for worker in report.workers:
         for difference in worker.differences or ():
+            said = difference_said(worker.hostname, difference)
             console.print(
-                f"[yellow]settings differ:[/yellow] {escape(worker.hostname)} runs with "
-                f"{difference.name}={escape(difference.worker)!r}, this command with "
-                f"{escape(difference.here)!r}",
+                f"[yellow]settings differ:[/yellow] {escape(said)}",
                 highlight=False,
                 soft_wrap=True,
             )

@@ -24,7 +24,13 @@ def check_workers(app: Any, settings: Settings, *, sent: str) -> bool:
     """Warn when no worker answers (``sent``, e.g. "items", then waits in the queues) or when
     a worker's settings differ from this command's. True if any worker answered."""
     from workers.broker import broker_errors
-    from workers.effective_settings import advice, ask_workers, differences, effective_settings
+    from workers.effective_settings import (
+        advice,
+        ask_workers,
+        difference_said,
+        differences,
+        effective_settings,
+    )
 
     with broker_errors(settings.broker_url):
         answers = ask_workers(app)
@@ -46,9 +52,7 @@ def check_workers(app: Any, settings: Settings, *, sent: str) -> bool:
             continue
         for difference in differences(here, theirs):
             errors.print(
-                f"[yellow]warning:[/yellow] worker {escape(hostname)} runs with "
-                f"{difference.name}={escape(difference.worker)!r}, this command with "
-                f"{escape(difference.here)!r}",
+                f"[yellow]warning:[/yellow] worker {escape(difference_said(hostname, difference))}",
                 highlight=False,
             )
             advised.add(advice(difference))
