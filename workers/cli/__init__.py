@@ -81,7 +81,7 @@ def main() -> None:
         if _debugging():
             raise
         message, code = explain(error)
-        errors.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+        errors.print(f"[red]error:[/red] {escape(message)}")
         raise SystemExit(code) from None
 
 

@@ -122,7 +122,7 @@ def admitted(items: list[str], settings: "Settings") -> tuple[list[str], int]:
             if item != STDIN:
                 refuse_unfetchable(item, settings)
         except NewsflowError as error:
-            errors.print(f"[red]refused:[/red] {escape(str(error))}", soft_wrap=True)
+            errors.print(f"[red]refused:[/red] {escape(str(error))}")
         else:
             kept.append(item)
     return kept, len(items) - len(kept)

@@ -166,7 +166,7 @@ def announce(what: str, app: Any, lines: list[str]) -> None:
         f"broker: {maybe_sanitize_url(settings.broker_url)}",
         *lines,
     ]:
-        errors.print(f"  {line}", highlight=False, soft_wrap=True)
+        errors.print(f"  {line}", highlight=False)
     try:
         check_broker(app, timeout=2.0)
     except BrokerUnavailable as error:
@@ -174,7 +174,6 @@ def announce(what: str, app: Any, lines: list[str]) -> None:
             f"[yellow]warning:[/yellow] {error}; waiting for it (start Redis, or point "
             "NEWSFLOW_BROKER_URL at it)",
             highlight=False,
-            soft_wrap=True,
         )
 
 

@@ -283,11 +283,10 @@ def print_failed_polls(settings: "Settings", unpolled: list[tuple[int, Any]]) ->
             errors.print(
                 f"[yellow]poll of {escape(named)} did not finish[/yellow] before --timeout "
                 "(queued, or waiting for its host's turn)",
-                soft_wrap=True,
             )
             continue
         # The error as the worker raised it, about this poll (the source's last error may be
         # an earlier poll's, when this one gave up waiting for its host).
         reason = getattr(error, "reason", None) or type(error).__name__
         why = unrepeated(f"{reason}: {error}", source.url if source else "")
-        errors.print(f"[red]poll of {escape(named)} failed:[/red] {escape(why)}", soft_wrap=True)
+        errors.print(f"[red]poll of {escape(named)} failed:[/red] {escape(why)}")
