@@ -27,6 +27,9 @@ class RunResult:
     errors: list[str]
     costs: Costs | None = None  # the celery run's CPU per process kind, and memory
     checkpoints: list[Checkpoint] = field(default_factory=list)  # a long run's progress
+    # The local run's store stage, and the source-health bookkeeping within it, per article.
+    store_ms: float | None = None
+    health_ms: float | None = None
 
 
 def percentile(values: list[float], fraction: float) -> float | None:
@@ -131,6 +134,13 @@ def report(results: list[RunResult], meta: dict[str, Any], as_json: bool) -> Non
             _print_costs(console, result.costs)
         if result.checkpoints:
             _print_checkpoints(console, result.checkpoints)
+    for result in results:
+        if result.health_ms is not None and result.store_ms:
+            console.print(
+                f"source health bookkeeping ({result.name} run): [bold]{result.health_ms:.3f} "
+                f"ms[/bold] per article, within a store stage of {result.store_ms:.2f} ms "
+                f"({result.health_ms / result.store_ms:.0%} of it)"
+            )
     for result in results:
         if result.unfinished:
             console.print(f"[yellow]{result.name}: {result.unfinished} item(s) unfinished[/]")

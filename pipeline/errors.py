@@ -101,6 +101,13 @@ class MessageLost(TransientError):
     reason = "message_lost"
 
 
+class Challenge(TransientError):
+    """A bot challenge or a captcha served instead of the page: it may let us through later,
+    so it is retried with backoff, and recorded as ``interstitial:challenge`` if it does not."""
+
+    reason = "interstitial:challenge"
+
+
 class Throttled(TransientError):
     """The host's rate limit says not yet: try again after ``retry_after`` seconds.
 
@@ -153,6 +160,19 @@ class EmptyDocument(PermanentError):
     """Nothing to read: an empty body, or no article text once the boilerplate is gone."""
 
     reason = "empty_document"
+
+
+class Interstitial(PermanentError):
+    """A page that is not the article its URL promised, served with status 200: a consent
+    wall, a paywall stub, a JavaScript shell or a "page not found". The reason says which
+    (``interstitial:consent``, ``interstitial:paywall``, ...); it is never stored as an article.
+    """
+
+    reason = "interstitial"
+
+    def __init__(self, message: str, *, kind: str = "") -> None:
+        super().__init__(message, reason=f"interstitial:{kind}" if kind else None)
+        self.kind = kind
 
 
 class InvalidSource(PermanentError):
@@ -225,11 +245,13 @@ class SchemaError(PermanentError):
 __all__ = [
     "Blocked",
     "BrokerUnavailable",
+    "Challenge",
     "ConnectionFailed",
     "DatabaseUnavailable",
     "EmptyDocument",
     "FetchTimeout",
     "HTTPStatus",
+    "Interstitial",
     "InvalidMessage",
     "InvalidRequest",
     "InvalidSource",

@@ -12,13 +12,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pipeline.clean.html import clean
-from pipeline.errors import EmptyDocument, MessageLost
+from pipeline.clean.interstitials import classify
+from pipeline.errors import Challenge, EmptyDocument, Interstitial, MessageLost
 from pipeline.extract.article import extract
 from pipeline.fetch.encoding import decode
 from pipeline.fetch.fetcher import Fetcher, make_fetcher
 from pipeline.models import Article, CleanedDocument, FeedEntry, Kind, PageRef, StoredRef
 from pipeline.settings import Settings
-from pipeline.store import articles, failures, outbox, pages
+from pipeline.store import articles, failures, health, outbox, pages
 from pipeline.store.db import session_scope
 
 
@@ -68,11 +69,38 @@ def clean_stage(ref: PageRef, settings: Settings) -> CleanedDocument:
     """Strip the page down to its article; captions, breadcrumbs and teasers kept apart."""
     text, kind, captured = _page_text(ref, settings)
     document = clean(text, kind, url=ref.url, page_id=ref.page_id)
+    refuse_interstitial(text, kind, document)
     if not document.paragraphs:
         raise EmptyDocument(f"no article text found in {ref.url}")
     return document.model_copy(
         update={"entry": ref.entry, "article_id": ref.article_id, "captured_at": captured}
     )
+
+
+# How a failure record says what stood in the article's place.
+_INTERSTITIALS = {
+    "consent": "a cookie or consent wall",
+    "paywall": "a paywall stub",
+    "challenge": "a bot challenge",
+    "javascript": "an empty page that needs JavaScript",
+    "not_found": 'a "page not found" served with status 200',
+}
+
+
+def refuse_interstitial(text: str, kind: Kind, document: CleanedDocument) -> None:
+    """Raise if the page is not the article its URL promised (see
+    :mod:`pipeline.clean.interstitials`): a bot challenge may let us through later and is
+    retried; the other kinds would come back the same."""
+    verdict = classify(text, kind, document)
+    if verdict is None:
+        return
+    message = (
+        f"{document.url or 'the page'} is {_INTERSTITIALS[verdict.kind]}, not an article "
+        f"({verdict.evidence})"
+    )
+    if verdict.kind == "challenge":
+        raise Challenge(message)
+    raise Interstitial(message, kind=verdict.kind)
 
 
 def extract_stage(document: CleanedDocument, settings: Settings) -> Article:
@@ -85,6 +113,7 @@ def store_stage(article: Article, settings: Settings) -> StoredRef:
     with session_scope(settings) as session:
         stored = articles.upsert_article(session, article=article)
         articles.note_extractor_version(session, version=article.extractor_version)
+        health.count_article(session, article=article, stored=stored)
         if article.page_id is not None:
             failures.resolve_failures(
                 session, stage=("clean", "extract", "store"), item=page_item(article.page_id)
@@ -245,5 +274,6 @@ def record_failure(
             task_id=task_id,
             payload=payload,
         )
+        health.count_failure(session, item=item, page_id=page_id, error=error)
         if stage == "fetch":
             outbox.note_done(session, source=item)  # the record is its trace from now on

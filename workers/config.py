@@ -121,6 +121,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             # A few queries and sends: light, beside the store tasks.
             task_name("reconcile"): {"queue": "store", "routing_key": "store"},
             task_name("reprocess"): {"queue": "store", "routing_key": "store"},
+            task_name("prune_health"): {"queue": "store", "routing_key": "store"},
         },
         "beat_schedule": beat_schedule(settings),
         "task_acks_late": True,

@@ -39,6 +39,7 @@ from pipeline.settings import Settings
 
 from .app import settings_of
 from .broker import broker_errors
+from .health_gauge import HealthCollector
 from .queues import broker_client, queue_depths
 
 logger = get_logger(__name__)
@@ -109,6 +110,7 @@ def start(settings: Settings) -> bool:
     # Multiprocess mode takes no collectors in the pool's processes; this one runs here, in
     # the process that answers the scrape, so it is fine beside the files.
     registry.register(QueueCollector(settings))
+    registry.register(HealthCollector(settings))
     try:
         server, _thread = start_http_server(
             settings.metrics_port, settings.metrics_address, registry=registry

@@ -27,6 +27,11 @@ def beat_schedule(settings: Settings) -> dict[str, Any]:
             "schedule": 900.0,
             "options": {"expires": 850},
         },
+        # Health counts past any window (see pipeline.store.health.prune).
+        "prune-source-health": {
+            "task": "newsflow.prune_health",
+            "schedule": crontab(minute=17, hour=3),
+        },
     }
     try:
         reprocessing = reprocess_schedule(settings.reprocess_schedule)

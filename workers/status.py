@@ -8,7 +8,7 @@ answer, the report says so and still holds what the database knows.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ from kombu.utils.url import maybe_sanitize_url
 from pydantic import BaseModel
 
 from pipeline.errors import BrokerUnavailable
+from pipeline.health.report import degraded, source_health
 from pipeline.settings import Settings
 from pipeline.store import stats
 from pipeline.store.db import session_scope
@@ -63,6 +64,22 @@ class WorkerStatus(BaseModel):
     differences: list[SettingDifference] | None = None
 
 
+class DegradedSource(BaseModel):
+    """A source (or the host of pages from no source) whose recent pages have drifted."""
+
+    scope: str
+    source_id: int | None
+    name: str | None
+    url: str | None
+    alarms: list[str]
+
+
+class HealthCounts(BaseModel):
+    ok: int
+    degraded: int
+    learning: int  # too few pages yet for alarms to speak
+
+
 class StatusReport(BaseModel):
     generated_at: datetime
     broker: str
@@ -79,6 +96,8 @@ class StatusReport(BaseModel):
     open_failures: int
     failures: list[stats.FailureCount]
     sources: stats.SourceCounts
+    health: HealthCounts  # of the sources only; hosts are in sources_degraded when degraded
+    sources_degraded: list[DegradedSource]
     reprocessing: stats.Reprocessing
 
 
@@ -90,6 +109,8 @@ def collect(settings: Settings) -> StatusReport:
         failures = stats.open_failures(session)
         sources = stats.source_counts(session, now=now)
         reprocessing = stats.reprocessing(session, current_version=extractor_version())
+    health = source_health(settings, now=now)
+    states = Counter(scope.state for scope in health if scope.source_id is not None)
     report = StatusReport(
         generated_at=now,
         broker=maybe_sanitize_url(settings.broker_url),
@@ -100,6 +121,19 @@ def collect(settings: Settings) -> StatusReport:
         open_failures=sum(failure.count for failure in failures),
         failures=failures,
         sources=sources,
+        health=HealthCounts(
+            ok=states["ok"], degraded=states["degraded"], learning=states["learning"]
+        ),
+        sources_degraded=[
+            DegradedSource(
+                scope=scope.scope,
+                source_id=scope.source_id,
+                name=scope.name,
+                url=scope.url,
+                alarms=[alarm.message for alarm in scope.alarms],
+            )
+            for scope in degraded(health)
+        ],
         reprocessing=reprocessing,
     )
     client = broker_client(settings)

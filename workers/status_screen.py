@@ -50,13 +50,15 @@ def render(report: StatusReport, console: Console) -> None:
             [
                 _articles(report.articles),
                 _failures(report),
-                _sources(report.sources),
+                _sources(report),
                 _reprocessing(report.reprocessing),
             ]
         )
     )
     if report.sources.failing_sources:
         _failing_sources(report.sources, console)
+    if report.sources_degraded:
+        _degraded_sources(report, console)
 
 
 def _settings_differences(report: StatusReport, console: Console) -> None:
@@ -154,15 +156,17 @@ def _failures(report: StatusReport) -> Table:
     return table
 
 
-def _sources(sources: stats.SourceCounts) -> Table:
-    failing = _figure(sources.failing, alert=sources.failing > 0)
+def _sources(report: StatusReport) -> Table:
+    sources, health = report.sources, report.health
     return _counts(
         "sources",
         {
             "total": sources.total,
             "due now": sources.due,
             "paused": sources.paused,
-            "failing": failing,
+            "failing": _figure(sources.failing, alert=True),
+            "degraded": _figure(health.degraded, alert=True),
+            "learning": health.learning,
         },
     )
 
@@ -197,6 +201,24 @@ def _failing_sources(sources: stats.SourceCounts, console: Console) -> None:
         )
     if sources.failing > len(sources.failing_sources):
         console.print(f"  {sources.failing - len(sources.failing_sources)} more not shown")
+
+
+def _degraded_sources(report: StatusReport, console: Console) -> None:
+    """Each degraded source in one line: what fell, from what to what (`newsflow sources
+    health` has the figures)."""
+    console.print("[bold]sources degraded[/bold]")
+    for source in report.sources_degraded:
+        if source.source_id is not None:
+            name = f"#{source.source_id} " + (
+                f"{source.name} ({source.url})" if source.name else str(source.url)
+            )
+        else:
+            name = f"{source.scope.removeprefix('host:')} (pages from no source)"
+        console.print(
+            f"  {escape(name)}: [yellow]{escape('; '.join(source.alarms))}[/yellow]",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _figure(value: int, *, alert: bool) -> str:

@@ -16,6 +16,7 @@ from celery.utils.log import get_task_logger
 
 from pipeline import stages
 from pipeline.errors import Throttled
+from pipeline.health import report as health_report
 from pipeline.models import Article, CleanedDocument, FeedEntry, PageRef
 from pipeline.settings import Settings
 from pipeline.sources import registry
@@ -123,6 +124,12 @@ def dispatch(self: NewsflowTask) -> int:
 def reconcile(self: NewsflowTask, older_than: float | None = None) -> int:
     """Beat's sweep for pages whose chain a lost message stopped: send each on again, once."""
     return send_unfinished(self.settings, older_than)
+
+
+@shared_task(bind=True, base=NewsflowTask, name=task_name("prune_health"), ignore_result=True)
+def prune_health(self: NewsflowTask) -> tuple[int, int]:
+    """Beat's daily sweep of the health counts no window reads any more."""
+    return health_report.forget_old(self.settings)
 
 
 def send_unfinished(settings: Settings, older_than: float | None = None) -> int:

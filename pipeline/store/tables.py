@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Date,
     Dialect,
     ForeignKey,
     Index,
@@ -235,3 +236,57 @@ class Outbox(SQLModel, table=True):
     # rate slot or a retry, so that an item waiting its turn is not taken for lost.
     due_at: datetime = Field(default_factory=utcnow, index=True)
     sends: int = 1
+
+
+# The fields whose fill rate a source's health follows, in the order reports show them.
+HEALTH_FIELDS = ("title", "authors", "published", "body", "language", "image")
+
+
+class HealthCounts(SQLModel):
+    """What is counted of each page: duplicates, and the articles that filled each of
+    :data:`HEALTH_FIELDS` (a failure fills none)."""
+
+    duplicates: int = 0
+    title: int = 0
+    authors: int = 0
+    published: int = 0
+    body: int = 0
+    language: int = 0
+    image: int = 0
+
+
+class HealthDay(HealthCounts, table=True):
+    """One day of the pages of one source (or, for pages from no source, one host), counted
+    by outcome and body length: the baseline a source's recent pages are compared with.
+
+    ``scope`` is ``source:<id>`` or ``host:<name>``. ``outcome`` is ``article`` or the reason
+    of a failure (``interstitial:consent``, ``http_404``, ...). An article's body length is
+    counted by ``words_bin`` (:func:`pipeline.health.tally.words_bin`), so that medians
+    can be read back from the sums; a failure's is -1. Each page adds one to one row, an
+    upsert: a day of 100,000 articles is a few thousand rows.
+    """
+
+    __tablename__ = "health_day"
+
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    scope: str = Field(sa_column=Column(Text, primary_key=True))
+    outcome: str = Field(sa_column=Column(String(64), primary_key=True))
+    words_bin: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    pages: int = 0
+
+
+class HealthRecent(HealthCounts, table=True):
+    """One page lately seen of a source or host, as :class:`HealthDay` counted it: the
+    recent window a drift alarm judges, which daily sums cannot cut at an article.
+
+    Kept for a day and, past that, for the last few of each scope only.
+    """
+
+    __tablename__ = "health_recent"
+    __table_args__ = (Index("ix_health_recent_scope_id", "scope", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(sa_column=Column(Text, nullable=False))
+    seen_at: datetime = Field(index=True)
+    outcome: str = Field(max_length=64)
+    words_bin: int = -1

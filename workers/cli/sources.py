@@ -18,6 +18,7 @@ from .console import (
     settings_with_database,
     unrepeated,
 )
+from .health import sources_health
 
 if TYPE_CHECKING:
     from pipeline.settings import Settings
@@ -102,6 +103,8 @@ def sources_list(
         rows = [source.model_dump(mode="json") for source in list_sources(session)]
     print_listing(rows, f"sources ({len(rows)})", SOURCE_COLUMNS, source_cells, as_json=as_json)
 
+
+group.command("health")(sources_health)
 
 SOURCE_COLUMNS = (
     Column("id", record="[bold]#{}[/bold]"),
