@@ -13,7 +13,8 @@ from sqlmodel import col, select
 from pipeline.settings import Settings
 from pipeline.store.db import session_scope
 from pipeline.store.tables import ArticleRow, Failure, RawPage
-from tests.conftest import newsflow
+from tests.conftest import free_port, newsflow
+from tests.e2e.test_prometheus import scrape, value
 from tests.httpserver import LocalServer, Reply
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
@@ -137,7 +138,8 @@ def test_a_template_change_degrades_its_source_alone_until_the_site_returns(
     changing, steady = Site(http_server, "valley"), Site(http_server, "hills")
     changing.publish(40, USUAL)
     steady.publish(40, USUAL)
-    start_worker()
+    port = free_port()
+    start_worker(extra_env={"NEWSFLOW_METRICS_PORT": str(port)})
     for site in (changing, steady):
         added = newsflow("sources", "add", site.feed, "--name", site.name.title())
         assert added.returncode == 0, added.stderr
@@ -165,6 +167,12 @@ def test_a_template_change_degrades_its_source_alone_until_the_site_returns(
     assert "sources degraded" in screen and "authors 100% → 0%" in screen
     table = newsflow("sources", "health", env={"COLUMNS": "80"})
     assert table.returncode == 0 and "degraded" in table.stdout and "authors" in table.stdout
+    # The worker's gauge, one series per source id (first read at this scrape).
+    samples = scrape(port)
+    for site, degraded in ((changing, 1), (steady, 0)):
+        source = str(after[site.feed]["source_id"])
+        assert value(samples, "newsflow_source_degraded", source=source) == degraded
+        assert value(samples, "newsflow_source_pages_last_day", source=source) == 80
 
     # The site goes back to its old template: the alarm clears by itself.
     changing.publish(40, USUAL)
