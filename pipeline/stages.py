@@ -7,13 +7,14 @@ kept and returns the small record the next stage receives. Workers call them one
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
+import logging
+from contextlib import AbstractContextManager, nullcontext, suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pipeline.clean.html import clean
 from pipeline.clean.interstitials import classify
-from pipeline.errors import Challenge, EmptyDocument, Interstitial, MessageLost
+from pipeline.errors import Challenge, EmptyDocument, Interstitial, MessageLost, NewsflowError
 from pipeline.extract.article import extract
 from pipeline.fetch.encoding import decode
 from pipeline.fetch.fetcher import Fetcher, make_fetcher
@@ -21,6 +22,8 @@ from pipeline.models import Article, CleanedDocument, FeedEntry, Kind, PageRef, 
 from pipeline.settings import Settings
 from pipeline.store import articles, failures, health, outbox, pages
 from pipeline.store.db import session_scope
+
+logger = logging.getLogger(__name__)
 
 
 def fetch_stage(
@@ -262,8 +265,17 @@ def record_failure(
     task_id: str | None = None,
     payload: dict[str, Any] | None = None,
 ) -> None:
-    """Write the failure record for ``stage`` on ``item`` (its reason, message and attempts)."""
+    """Write the failure record for ``stage`` on ``item`` (its reason, message and attempts),
+    and count it in its source's health the first time the item fails there.
+
+    A bot challenge is recorded against the fetch of the page's source, whatever stage saw
+    it: the page in hand will never change, so ``newsflow failures retry`` must fetch again.
+    """
+    if isinstance(error, Challenge) and stage != "fetch" and page_id is not None:
+        with suppress(NewsflowError):  # the page gone: the record stays the stage's own
+            stage, item, payload = "fetch", *refetch_payload(settings, page_id)
     with session_scope(settings) as session:
+        first = failures.first_failure(session, stage=stage, item=item)
         failures.record_failure(
             session,
             stage=stage,
@@ -274,6 +286,29 @@ def record_failure(
             task_id=task_id,
             payload=payload,
         )
-        health.count_failure(session, item=item, page_id=page_id, error=error)
         if stage == "fetch":
             outbox.note_done(session, source=item)  # the record is its trace from now on
+    # A reprocessing's failure is no news of the source; the count never costs the record.
+    if first and not (payload or {}).get("article_id"):
+        _count_failure(settings, item, page_id, error)
+
+
+def _count_failure(
+    settings: Settings, item: str, page_id: int | None, error: BaseException
+) -> None:
+    """Count a failure in its source's health, in a transaction of its own, after the record
+    is written: bookkeeping that fails loses a count, never the failure record."""
+    try:
+        with session_scope(settings) as session:
+            health.count_failure(session, item=item, page_id=page_id, error=error)
+    except Exception:
+        logger.warning(
+            "could not count the failure of %s in its source's health", item, exc_info=True
+        )
+
+
+def refetch_payload(settings: Settings, page_id: int) -> tuple[str, dict[str, Any]]:
+    """The source a kept page was fetched from, and what its fetch task is sent with again."""
+    with session_scope(settings) as session:
+        page = pages.get_raw_page(session, page_id=page_id)
+        return page.source, fetch_payload(page.source, page.entry)

@@ -15,7 +15,6 @@ from typing import Any
 
 from celery.utils.log import get_logger
 
-from pipeline.errors import NewsflowError
 from pipeline.health.report import ScopeHealth, source_health
 from pipeline.settings import Settings
 
@@ -46,8 +45,9 @@ class HealthCollector:
             yield up
             return
         for report in reports:
-            if report.source_id is None:
-                continue  # hosts are unbounded; `newsflow sources health` lists them
+            if report.source_id is None or report.paused:
+                continue  # hosts are unbounded (`newsflow sources health` lists them); a
+                # paused source gives no pages on purpose
             label = [str(report.source_id)]
             degraded.add_metric(label, 1 if report.state == "degraded" else 0)
             pages.add_metric(label, report.last_day.pages)
@@ -58,8 +58,8 @@ class HealthCollector:
         with self._lock:
             if time.monotonic() - self._read_at >= READ_EVERY:
                 try:
-                    self._reports = source_health(self.settings)
-                except NewsflowError as error:
+                    self._reports = source_health(self.settings, hosts=False)
+                except Exception as error:  # a scrape still gives the rest of the metrics
                     logger.warning("metrics: cannot read the sources' health: %s", error)
                     self._reports = None
                 self._read_at = time.monotonic()

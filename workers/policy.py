@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from pipeline import STAGES, stages
 from pipeline.errors import (
     BrokerUnavailable,
+    Challenge,
     DatabaseUnavailable,
     NewsflowError,
     Outage,
@@ -170,6 +171,23 @@ class StageTask(NewsflowTask):
                 raise wait(countdown, error, **outage) from error
             dead_letter(error)
             raise
+        except Challenge as error:
+            if page_id is None or request.retries >= settings.max_retries:
+                dead_letter(error)
+                raise
+            # The page kept is the challenge and stays one: fetch it again, later, and go on
+            # from there as this same chain (its clean, extract and store keep their ids).
+            try:
+                _, payload_again = stages.refetch_payload(settings, page_id)
+            except NewsflowError:
+                dead_letter(error)  # the page is gone: nothing says what to fetch
+                raise error from None
+            countdown = backoff(request.retries, settings)
+            logger.warning("%s %s: %s; fetched again in %.1fs", stage, item, error, countdown)
+            metrics.count(stage, "retried")
+            again = refetch_chain(self, request, payload_again)
+            store_wait(settings, again, countdown, error)
+            raise Retry(exc=error, when=countdown, sig=again) from error
         except TransientError as error:
             if request.retries < settings.max_retries:
                 countdown = (
@@ -192,6 +210,23 @@ class StageTask(NewsflowTask):
         except Exception as error:
             dead_letter(error)
             raise
+
+
+def refetch_chain(task: StageTask, request: Any, payload: dict[str, Any]) -> Any:
+    """The rest of the running task's chain, from a new fetch of its page's source: the
+    fetch is new; this task and those after it keep their ids, so that whoever follows the
+    chain (``ingest --wait``) sees it end, and this task counts the attempt."""
+    from celery import chain, signature
+
+    from .tasks import fetch_signature
+
+    again = task.signature_from_request(
+        request, args=(), kwargs={}, retries=request.retries + 1, chain=None
+    )
+    after = [signature(step, app=task.app) for step in reversed(request.chain or [])]
+    return chain(
+        fetch_signature(payload).set(argsrepr=again.options.get("argsrepr")), again, *after
+    )
 
 
 def store_wait(settings: Settings, signature: Any, countdown: float, error: Exception) -> None:

@@ -16,7 +16,7 @@ from kombu.utils.url import maybe_sanitize_url
 from pydantic import BaseModel
 
 from pipeline.errors import BrokerUnavailable
-from pipeline.health.report import degraded, source_health
+from pipeline.health.report import AlarmReport, degraded, source_health
 from pipeline.settings import Settings
 from pipeline.store import stats
 from pipeline.store.db import session_scope
@@ -71,10 +71,11 @@ class DegradedSource(BaseModel):
     source_id: int | None
     name: str | None
     url: str | None
-    alarms: list[str]
+    since: datetime | None  # the first page of the window that raised the alarm
+    alarms: list[AlarmReport]
 
 
-class HealthCounts(BaseModel):
+class SourceStates(BaseModel):
     ok: int
     degraded: int
     learning: int  # too few pages yet for alarms to speak
@@ -96,7 +97,7 @@ class StatusReport(BaseModel):
     open_failures: int
     failures: list[stats.FailureCount]
     sources: stats.SourceCounts
-    health: HealthCounts  # of the sources only; hosts are in sources_degraded when degraded
+    health: SourceStates  # of the sources only; hosts are in sources_degraded when degraded
     sources_degraded: list[DegradedSource]
     reprocessing: stats.Reprocessing
 
@@ -110,7 +111,9 @@ def collect(settings: Settings) -> StatusReport:
         sources = stats.source_counts(session, now=now)
         reprocessing = stats.reprocessing(session, current_version=extractor_version())
     health = source_health(settings, now=now)
-    states = Counter(scope.state for scope in health if scope.source_id is not None)
+    states = Counter(
+        scope.state for scope in health if scope.source_id is not None and not scope.paused
+    )
     report = StatusReport(
         generated_at=now,
         broker=maybe_sanitize_url(settings.broker_url),
@@ -121,7 +124,7 @@ def collect(settings: Settings) -> StatusReport:
         open_failures=sum(failure.count for failure in failures),
         failures=failures,
         sources=sources,
-        health=HealthCounts(
+        health=SourceStates(
             ok=states["ok"], degraded=states["degraded"], learning=states["learning"]
         ),
         sources_degraded=[
@@ -130,7 +133,8 @@ def collect(settings: Settings) -> StatusReport:
                 source_id=scope.source_id,
                 name=scope.name,
                 url=scope.url,
-                alarms=[alarm.message for alarm in scope.alarms],
+                since=scope.degraded_since,
+                alarms=scope.alarms,
             )
             for scope in degraded(health)
         ],

@@ -204,21 +204,18 @@ def _failing_sources(sources: stats.SourceCounts, console: Console) -> None:
 
 
 def _degraded_sources(report: StatusReport, console: Console) -> None:
-    """Each degraded source in one line: what fell, from what to what (`newsflow sources
-    health` has the figures)."""
+    """Each degraded source: its name (or its feed's URL, whole), then what fell, from what
+    to what (`newsflow sources health ID` has the figures)."""
     console.print("[bold]sources degraded[/bold]")
     for source in report.sources_degraded:
         if source.source_id is not None:
-            name = f"#{source.source_id} " + (
-                f"{source.name} ({source.url})" if source.name else str(source.url)
-            )
+            name = f"#{source.source_id} {source.name or source.url}"
         else:
             name = f"{source.scope.removeprefix('host:')} (pages from no source)"
-        console.print(
-            f"  {escape(name)}: [yellow]{escape('; '.join(source.alarms))}[/yellow]",
-            highlight=False,
-            soft_wrap=True,
-        )
+        since = f", since {source.since:%Y-%m-%d %H:%M} UTC" if source.since else ""
+        console.print(f"  {escape(name)}{since}", highlight=False, soft_wrap=True)
+        for alarm in source.alarms:
+            console.print(f"    [yellow]{escape(alarm.message)}[/yellow]", highlight=False)
 
 
 def _figure(value: int, *, alert: bool) -> str:

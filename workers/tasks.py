@@ -174,6 +174,13 @@ def page_chain(ref: PageRef) -> Any:
     return _labelled(ref.url, clean.s(ref.model_dump(mode="json")), extract.s(), store.s())
 
 
+def fetch_signature(payload: dict[str, Any]) -> Any:
+    """The fetch task for an item as its fetch was sent (:func:`stages.fetch_payload`)."""
+    get_app()
+    options = {name: payload[name] for name in ("entry", "rate") if payload.get(name) is not None}
+    return fetch.si(str(payload["source"]), **options)
+
+
 def payload_chain(payload: dict[str, Any]) -> Any:
     """The four stages for an item as its fetch task was sent (:func:`stages.fetch_payload`)."""
     entry = payload.get("entry")

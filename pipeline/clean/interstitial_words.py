@@ -118,17 +118,25 @@ CONSENT_STEMS = _listed("""
     personenbezogen | données personnelles | datos personales | dati personali | persoonsgegevens
 """)
 
-# What a consent wall calls itself in its title or heading (the whole heading, or most of it).
+# What a consent wall calls itself in its title or heading (all of it but the site's name).
 CONSENT_HEADING = _words(r"""
     before you continue(?: to .{1,40})? | we (?:value|care about|respect) your privacy
-    your privacy(?: choices| matters| settings)? | privacy (?:settings|preferences|choices)
-    cookie (?:consent|settings|preferences|notice) | cookies? (?:and|&) privacy
-    bevor sie fortfahren | (?:cookie|datenschutz|privatsphäre)-?einstellungen
-    wir verwenden cookies | ihre privatsphäre(?: ist uns wichtig)? | datenschutzhinweis
-    (?:le )?respect de votre vie privée | votre vie privée | gestion des cookies
+    your privacy(?: choices| matters| settings| is (?:important to us|our priority))?
+    privacy (?:settings|preferences|choices) | cookie (?:consent|settings|preferences|notice)
+    cookies? (?:and|&) privacy | bevor sie fortfahren | this (?:web)?site uses cookies
+    diese (?:web)?(?:site|seite) (?:verwendet|nutzt) cookies | ce site utilise des cookies
+    este sitio(?: web)? (?:utiliza|usa) cookies | questo sito (?:utilizza|usa) (?:i )?cookie
+    deze (?:web)?site gebruikt cookies
+    (?:cookie|datenschutz|privatsphäre)-?einstellungen | wir verwenden cookies
+    ihre privatsphäre(?: ist uns wichtig)? | datenschutzhinweis
+    (?:le )?respect de votre vie privée(?: est (?:notre priorité|important pour nous))?
+    nous respectons votre vie privée | gestion des cookies
+    votre vie privée(?: est (?:notre priorité|importante pour nous))?
     paramètres (?:des cookies|de confidentialité) | avant de continuer
-    tu privacidad | configuración de (?:cookies|privacidad) | antes de continuar
-    la (?:tua|vostra) privacy | (?:uw|jouw) privacy | cookie-?instellingen
+    tu privacidad(?: es (?:importante(?: para nosotros)?|nuestra prioridad))?
+    respetamos tu privacidad | configuración de (?:cookies|privacidad) | antes de continuar
+    la (?:tua|vostra) privacy(?: è importante(?: per noi)?)? | rispettiamo la tua privacy
+    (?:uw|jouw) privacy(?: is belangrijk(?: voor ons)?)? | cookie-?instellingen
 """)
 
 # Buttons of a consent notice, matched against a whole button label.
@@ -142,6 +150,15 @@ CONSENT_BUTTON = re.compile(
     r"|continuer sans accepter|aceptar(?: todo| todas| cookies| y (?:cerrar|continuar))?"
     r"|acepto|rechazar todo|accetta(?: tutto| tutti| e chiudi)?|accetto|rifiuta tutto"
     r"|alles accepteren|accepteren|akkoord|alles weigeren",
+    re.I,
+)
+
+# Words a wall's heading may open with besides its wording ("Oops! Page not found",
+# "Fehler: Seite nicht gefunden"), taken off before the heading is compared with it.
+HEADING_FILLER = re.compile(
+    r"^(?:oops|whoops|sorry|uh[- ]?oh|oh no|hoppla|huch|ups|oups|oh non|mince|désolée?|vaya"
+    r"|lo sentimos|ops|ci dispiace|spiacenti|oeps|helaas|error|fehler|erreur|errore|fout)"
+    r"(?!\w)[\s!,.…:]*",
     re.I,
 )
 
@@ -196,9 +213,10 @@ CHALLENGE_HEADING = _words(r"""
     (?:are you a robot|are you human)\?? | checking your browser | bot (?:check|protection)
     verify(?:ing)? (?:that )?you are (?:a )?human | ddos protection
     einen moment,? bitte\W* | sicherheitsüberprüfung | zugriff verweigert
-    un (?:instant|moment)\W* | accès refusé | vérification de sécurité
-    un momento\W* | acceso denegado | verificación de seguridad | accesso negato
-    controllo di sicurezza | toegang geweigerd | even geduld | beveiligingscontrole
+    un (?:instant|moment)(?:,? s['’]il vous pla[iî]t)?\W* | accès refusé | vérification de sécurité
+    un momento(?:,? por favor|,? per favore)?\W* | acceso denegado | verificación de seguridad
+    accesso negato | controllo di sicurezza | toegang geweigerd | beveiligingscontrole
+    even geduld(?: a\.u\.b\.| alstublieft)?\W*
 """)
 CHALLENGE_PHRASE = _words(r"""
     checking (?:if|whether) the site connection is secure
@@ -244,26 +262,86 @@ APP_ROOT = re.compile(
 
 # --- "page not found" --------------------------------------------------------------------------
 
-NOT_FOUND_HEADING = _words(r"""
-    (?:error |fehler |erreur |errore |fout )?404(?: error)?(?: page)?
-    page (?:not found|introuvable|non trouvée) | (?:this |that )?page (?:cannot|can['’]t) be found
-    not found | seite (?:wurde )?nicht gefunden | nicht gefunden
-    diese seite existiert (?:leider )?nicht | cette page n['’]existe pas
-    página no encontrada | no encontrada | pagina non trovata | pagina niet gevonden
-    niet gevonden
+# An error page's heading is its status, its words, or both ("404 Page Not Found").
+_ERROR_404 = r"(?:(?:error|fehler|erreur|errore|fout|http) ?)?404(?: error| fehler| erreur)?"
+_NOT_FOUND_WORDS = "|".join(
+    _listed(r"""
+    (?:the )?page (?:was )?(?:not found|introuvable|non trouvée) | not found
+    (?:this |that |the )?page (?:cannot|can['’]t|could not|couldn['’]t) be found
+    (?:this |that )?page (?:does not|doesn['’]t) exist | nicht gefunden
+    (?:die |diese )?seite (?:wurde )?(?:leider )?nicht gefunden
+    (?:diese )?seite existiert (?:leider )?nicht(?: mehr)? | (?:la )?page non trouvée
+    (?:cette )?page n['’]existe (?:pas|plus) | (?:la )?página no encontrada | no encontrada
+    (?:esta )?página no existe | (?:la )?pagina non trovata | (?:questa )?pagina non esiste
+    (?:de )?pagina niet gevonden | niet gevonden | (?:deze )?pagina bestaat niet(?: meer)?
 """)
+)
+NOT_FOUND_HEADING = _words(
+    "\n".join(
+        [
+            rf"{_ERROR_404}(?: page| seite)?",
+            rf"(?:{_ERROR_404}\W{{1,3}})?(?:{_NOT_FOUND_WORDS})(?:\W{{1,3}}\(?{_ERROR_404}\)?)?",
+        ]
+    )
+)
+# What an error page says of the page it could not find.
 NOT_FOUND_PHRASE = _words(r"""
     the page you(?:['’]re| are| were)? (?:looking for|requested|tried to (?:access|reach))
     (?:this |that |the )?page (?:does not|doesn['’]t|no longer) exists?
     (?:we )?(?:could not|couldn['’]t|can(?:no|['’])t) find (?:the|that|this) page
     die (?:von ihnen )?(?:angeforderte|gesuchte|aufgerufene) seite
-    (?:seite|inhalt) (?:wurde )?(?:leider )?nicht gefunden | existiert (?:leider )?nicht(?: mehr)?
+    (?:seite|inhalt) (?:wurde )?(?:leider )?nicht gefunden
+    (?:diese |die )?seite existiert (?:leider )?nicht(?: mehr)?
     la page (?:que vous (?:recherchez|demandez|cherchez)|demandée)
-    n['’]existe (?:pas|plus) | est introuvable
-    la página que (?:buscas|estás buscando|has solicitado|busca) | no existe
-    la pagina che (?:stai cercando|hai richiesto|cerchi) | non esiste(?: più)?
-    de pagina die (?:je|u) (?:zoekt|probeert te bereiken|zocht) | bestaat niet(?: meer)?
+    (?:cette |la )?page (?:n['’]existe (?:pas|plus)|est introuvable)
+    la página que (?:buscas|estás buscando|has solicitado|busca) | (?:esta |la )?página no existe
+    la pagina che (?:stai cercando|hai richiesto|cerchi) | (?:questa |la )?pagina non esiste
+    de pagina die (?:je|u) (?:zoekt|probeert te bereiken|zocht) | (?:deze |de )?pagina bestaat niet
 """)
+# Everyday words that an error page says too, as does any story ("Eine Spur existiert nicht"):
+# they back the error's own heading, never stand for it.
+NOT_FOUND_EVERYDAY = _words(r"""
+    existiert (?:leider )?nicht(?: mehr)? | n['’]existe (?:pas|plus) | est introuvable
+    no existe | non esiste(?: più)? | bestaat niet(?: meer)?
+""")
+# The error's status in the markup: the class of a 404 page's <body>, or the status a page's
+# scripts are given ("statusCode":404, a prerender-status-code <meta>).
+NOT_FOUND_BODY = re.compile(r"<body\b[^>]*>", re.I)
+NOT_FOUND_CLASS = re.compile(
+    r"""\bclass\s*=\s*["']?[^"'>]*(?<![\w-])(?:error-?404|page-?404|not-?found)(?![\w-])""", re.I
+)
+NOT_FOUND_STATUS = re.compile(
+    r"""status(?:Code|_code|-code)["']?\s*(?::|\s+content\s*=)\s*["']?404\b"""
+)
+
+# --- what a story's page says about itself ------------------------------------------------
+
+# Kinds of page that are a story, in JSON-LD ("@type") and in microdata (itemtype). These
+# patterns, like the ones below, open with a literal, case and all, to search a page quickly.
+_STORY_TYPES = (
+    r"(?:\w+)?NewsArticle|Article|BlogPosting|LiveBlogPosting|Report|ScholarlyArticle"
+    r"|TechArticle|SocialMediaPosting|VideoObject|ImageGallery|MediaGallery"
+)
+STORY_TYPE = (
+    re.compile(
+        rf"\"@type\"\s*:\s*(?:\[[^\]]{{0,200}}?)?\"(?:https?://schema\.org/)?({_STORY_TYPES})\""
+    ),
+    re.compile(rf"itemtype\s*=\s*[\"']?https?://schema\.org/({_STORY_TYPES})\b"),
+)
+OG_TYPE = re.compile(r"<meta\b[^>]*[\"']og:type[\"'][^>]*>", re.I)
+OG_STORY = re.compile(r"\bcontent\s*=\s*[\"']?\s*(article|video)\b", re.I)
+# A publication date stated in markup: a <meta> name, a JSON-LD key or a microdata property,
+# each quoted; or a <time> element marked as the publication's.
+PUBLISHED = (
+    re.compile(
+        r"""["'](?:(?:og:)?article:published_time|date[Pp]ublished|dateCreated|uploadDate"""
+        r"""|parsely-pub-date|article\.published|publish-?date|pubdate|PublishDate"""
+        r"""|(?:DC|dc)\.date\.(?:issued|created)|(?:DCTERMS|dcterms)\.(?:issued|created))["']"""
+    ),
+    re.compile(r"""<time\b[^>]*(?:\bpubdate\b|\bclass\s*=\s*["'][^"']*\bpublished\b)"""),
+)
+# A JSON-LD author with a name.
+AUTHOR = re.compile(r""""author"\s*:\s*\[?\s*\{[^{}]{0,300}?"name"\s*:\s*"\w""")
 
 # Any consent wording; and any wall's wording at all, to tell story from wall in a body.
 ANY_CONSENT = _either(*_CONSENT_IDEAS.values(), CONSENT_HEADING)
@@ -275,4 +353,5 @@ ANY_WALL = _either(
     JAVASCRIPT_PHRASE,
     NOT_FOUND_HEADING,
     NOT_FOUND_PHRASE,
+    NOT_FOUND_EVERYDAY,
 )

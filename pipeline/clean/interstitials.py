@@ -6,7 +6,10 @@ kind needs its wording and more: the page's own structure (its title or heading,
 captcha or challenge script, an empty app root, a declared paywall) or a second phrase, and
 always little story beside them. An article that merely has a cookie banner, or one about
 cookies, paywalls or errors, keeps its story and so gives no verdict: a false alarm loses an
-article where a missed wall only stores a poor one, so when unsure, None.
+article where a missed wall only stores a poor one, so when unsure, None. A page that says it
+is a story (its type, a publication date, an author) is never taken for a consent wall, a
+challenge or an error page; what the page hides is never read as its wording; and a heading
+is the wall's only when the wall's wording is all of it but for the site's name.
 
 Cheap by design: a long body is let through after a glance at its opening, and the page's
 shown text is read with regular expressions, never a second parse, only when the body is short.
@@ -44,13 +47,16 @@ _CONSENT_SHARE = 0.4
 # A challenge page or a shell shows next to nothing; a shell nothing but its plea.
 _SMALL_PAGE = 300
 _SHELL_OTHER_WORDS = 40
-# A heading "is" the wall's wording when at most this many words stand beside it
-# ("Oops! Page not found", "Error 404 - Page not found").
-_HEADING_SLACK = 3
+# A heading is the wall's when its wording is the whole of it but for the site's name: one
+# part beside it, of a name's length ("Page not found | The Lakeshore Observer").
+_SITE_NAME_WORDS = 6
 # A block of shown text counts as story when it reads as prose, not as a menu.
 _PROSE_WORDS = 12
 _SENTENCE_END = re.compile(r"[.!?。！？]")
+# Between a title's headline and the site's name; then within a part ("Error 404: Not found").
 _HEADING_PARTS = re.compile(r"\s+[|–—·•:-]\s+|\s*[|–—·•]\s*")
+_HEADING_CLAUSES = re.compile(r"\s*:\s+")
+_HEADING_ENDS = " \t.,;:!?¡¿…'\"“”„«»‹›()[]"
 
 
 @dataclass(frozen=True)
@@ -74,18 +80,34 @@ def classify(text: str, kind: Literal["html", "text"], document: CleanedDocument
     elif _story_words(paragraphs, (vocabulary.ANY_WALL,)) >= _BRIEF:
         return None
     page = read_shown_page(text, kind, document)
+    # What the page shows is read from its markup; a text page's lines may break a phrase,
+    # which its paragraphs join. An HTML page's paragraphs can hold what it hides.
+    shown = page.blocks if page.markup else (*page.blocks, *paragraphs)
     for decide in (_challenge, _javascript, _not_found, _consent, _paywall):
-        verdict = decide(page, paragraphs)
+        verdict = decide(page, shown, paragraphs)
         if verdict is not None:
             return verdict
     return None
 
 
-def _challenge(page: ShownPage, paragraphs: tuple[str, ...]) -> Verdict | None:
-    if page.words > _SMALL_PAGE:
+# Article metadata vetoes a consent, challenge or "not found" verdict. A challenge comes from
+# the bot vendor's own template, and an error page from the site's, neither with a story's
+# type, date or author. A consent wall is either a page of its own put in front of the story
+# (a minimal head, none of the story's metadata) or a layer over the story's own page, whose
+# text is then in the page too: a page with the story's metadata but next to no text is a
+# short story (a brief, a gallery, a video) under a banner. A wall that copies the story's
+# metadata into its own head goes unnoticed: a poor article is stored, where a false alarm
+# would lose one. Paywall stubs carry their story's metadata, and app shells render theirs on
+# the server, so neither is vetoed.
+
+
+def _challenge(
+    page: ShownPage, shown: tuple[str, ...], paragraphs: tuple[str, ...]
+) -> Verdict | None:
+    if page.words > _SMALL_PAGE or page.article:
         return None
     heading = _heading(page.headings, vocabulary.CHALLENGE_HEADING)
-    phrases = _phrases(vocabulary.CHALLENGE_PHRASE, page.blocks, (page.noscript,))
+    phrases = _phrases(vocabulary.CHALLENGE_PHRASE, shown, (page.noscript,))
     phrases = [p for p in phrases if heading is None or p.lower() not in heading.lower()]
     wording = ([f"title {_quote(heading)}"] if heading else []) + [_quote(p) for p in phrases]
     marker = vocabulary.CHALLENGE_MARKUP.search(page.markup)
@@ -100,12 +122,14 @@ def _challenge(page: ShownPage, paragraphs: tuple[str, ...]) -> Verdict | None:
     return Verdict("challenge", _join(wording[:3]))
 
 
-def _javascript(page: ShownPage, paragraphs: tuple[str, ...]) -> Verdict | None:
+def _javascript(
+    page: ShownPage, shown: tuple[str, ...], paragraphs: tuple[str, ...]
+) -> Verdict | None:
     if page.words > _SMALL_PAGE:
         return None
     in_noscript = _phrases(vocabulary.JAVASCRIPT_PHRASE, (page.noscript,))
-    shown = _phrases(vocabulary.JAVASCRIPT_PHRASE, page.blocks)
-    if not (in_noscript or shown):
+    pleas = _phrases(vocabulary.JAVASCRIPT_PHRASE, page.blocks)
+    if not (in_noscript or pleas):
         return None
     other_words = sum(
         word_count(block) for block in page.blocks if not vocabulary.JAVASCRIPT_PHRASE.search(block)
@@ -119,36 +143,51 @@ def _javascript(page: ShownPage, paragraphs: tuple[str, ...]) -> Verdict | None:
     scripted = other_words <= _SHELL_OTHER_WORDS / 4 and vocabulary.SCRIPT.search(page.markup)
     if not (root or in_noscript or scripted):
         return None
-    plea = f"noscript {_quote(page.noscript)}" if in_noscript else _quote(shown[0])
+    plea = f"noscript {_quote(page.noscript)}" if in_noscript else _quote(pleas[0])
     structure = "an empty app root" if root else f"scripts and {other_words} other words shown"
     return Verdict("javascript", _join([plea, structure]))
 
 
-def _not_found(page: ShownPage, paragraphs: tuple[str, ...]) -> Verdict | None:
+def _not_found(
+    page: ShownPage, shown: tuple[str, ...], paragraphs: tuple[str, ...]
+) -> Verdict | None:
+    if page.article:
+        return None
     heading = _heading(page.headings, vocabulary.NOT_FOUND_HEADING)
-    if heading is None:
+    marker = _not_found_status(page.markup)
+    if heading is None and marker is None:
         return None
     # The heading's own words, shown again as the page's h1, are not a second witness.
     headings = {h.lower() for h in page.headings}
-    beside_heading = [block for block in page.blocks if block.lower() not in headings]
-    phrases = _phrases(vocabulary.NOT_FOUND_PHRASE, beside_heading, paragraphs)
-    if not phrases:
+    beside_heading = [block for block in shown if block.lower() not in headings]
+    phrases = _phrases(vocabulary.NOT_FOUND_PHRASE, beside_heading)
+    # Everyday words ("existiert nicht", "no existe") back the error's own heading only.
+    if heading is not None:
+        phrases += _phrases(vocabulary.NOT_FOUND_EVERYDAY, beside_heading)
+    if not phrases and not (heading and marker):
         return None
-    patterns = (vocabulary.NOT_FOUND_PHRASE, vocabulary.NOT_FOUND_HEADING)
+    patterns = (
+        vocabulary.NOT_FOUND_PHRASE,
+        vocabulary.NOT_FOUND_EVERYDAY,
+        vocabulary.NOT_FOUND_HEADING,
+    )
     if _story(page, paragraphs, patterns) >= _WALL_STORY:
         return None
-    return Verdict("not_found", _join([f"title {_quote(heading)}", _quote(phrases[0])]))
+    evidence = [f"title {_quote(heading)}"] if heading else []
+    evidence += [_quote(phrases[0])] if phrases else []
+    evidence += ["a 404 status in the markup"] if marker else []
+    return Verdict("not_found", _join(evidence))
 
 
-def _consent(page: ShownPage, paragraphs: tuple[str, ...]) -> Verdict | None:
-    # A consent wall is the site's page, not the story's: one that names the story's author
-    # and date is an article under a banner, however short the text cleaning found.
-    if page.signed:
+def _consent(
+    page: ShownPage, shown: tuple[str, ...], paragraphs: tuple[str, ...]
+) -> Verdict | None:
+    if page.article:
         return None
     heading = _heading(page.headings, vocabulary.CONSENT_HEADING)
     if heading is None and page.words * _CONSENT_SHARE > _LONGEST_CONSENT_WALL:
         return None
-    ideas = _consent_ideas((*page.blocks, *paragraphs))
+    ideas = _consent_ideas(shown)
     if len(ideas) < 3:
         return None
     buttons = [label for label in page.buttons if vocabulary.CONSENT_BUTTON.fullmatch(label)]
@@ -171,15 +210,17 @@ def _consent(page: ShownPage, paragraphs: tuple[str, ...]) -> Verdict | None:
     return Verdict("consent", _join(evidence))
 
 
-def _paywall(page: ShownPage, paragraphs: tuple[str, ...]) -> Verdict | None:
-    calls = _phrases(vocabulary.PAYWALL_CALL, page.blocks, paragraphs)
+def _paywall(
+    page: ShownPage, shown: tuple[str, ...], paragraphs: tuple[str, ...]
+) -> Verdict | None:
+    calls = _phrases(vocabulary.PAYWALL_CALL, shown)
     if not calls:
         return None
-    offers = _phrases(vocabulary.PAYWALL_OFFER, page.blocks, paragraphs)
+    offers = _phrases(vocabulary.PAYWALL_OFFER, shown)
     markers = []
     if vocabulary.NOT_FREE.search(page.markup):
         markers.append("isAccessibleForFree false")
-    if vocabulary.PAYWALL_MARKUP.search(page.markup):
+    if vocabulary.PAYWALL_MARKUP.search(page.shown_markup):
         markers.append("paywall markup")
     if len(calls) + len(offers) + len(markers) < 2:
         return None
@@ -187,6 +228,15 @@ def _paywall(page: ShownPage, paragraphs: tuple[str, ...]) -> Verdict | None:
         return None
     wording = [_quote(phrase) for phrase in (*calls, *offers)[:2]]
     return Verdict("paywall", _join([*wording, *markers]))
+
+
+def _not_found_status(markup: str) -> str | None:
+    """The 404 status the markup states, in a class of its <body> or in a script's data."""
+    body = vocabulary.NOT_FOUND_BODY.search(markup)
+    if body and (found := vocabulary.NOT_FOUND_CLASS.search(body.group())):
+        return found.group()
+    found = vocabulary.NOT_FOUND_STATUS.search(markup)
+    return found.group() if found else None
 
 
 def _filled_with_consent(paragraphs: tuple[str, ...]) -> bool:
@@ -231,13 +281,26 @@ def _story_words(paragraphs: Iterable[str], patterns: tuple[re.Pattern[str], ...
 
 
 def _heading(headings: Iterable[str], pattern: re.Pattern[str]) -> str | None:
-    """The first heading that is the wall's wording, perhaps beside the site's name."""
+    """The first heading that is the wall's wording, perhaps beside the site's name ("Page not
+    found | The Lakeshore Observer", "Error 404: Página no encontrada"); never a headline that
+    merely holds it ("Un momento histórico", "Vermisster Wanderer nicht gefunden")."""
     for heading in headings:
-        for part in _HEADING_PARTS.split(heading):
-            found = pattern.search(part)
-            if found and word_count(part) - word_count(found.group()) <= _HEADING_SLACK:
-                return heading
+        parts = [part for part in _HEADING_PARTS.split(heading) if part.strip(_HEADING_ENDS)]
+        walls = [part for part in parts if _is_wording(part, pattern)]
+        others = [part for part in parts if part not in walls]
+        if walls and len(others) <= 1 and all(word_count(o) <= _SITE_NAME_WORDS for o in others):
+            return heading
     return None
+
+
+def _is_wording(part: str, pattern: re.Pattern[str]) -> bool:
+    """The part is the wording and nothing else, but for an interjection ("Oops!")."""
+    clauses = [
+        vocabulary.HEADING_FILLER.sub("", clause.strip(_HEADING_ENDS)).strip(_HEADING_ENDS)
+        for clause in _HEADING_CLAUSES.split(part)
+    ]
+    clauses = [clause for clause in clauses if clause]
+    return bool(clauses) and all(pattern.fullmatch(clause) for clause in clauses)
 
 
 def _phrases(pattern: re.Pattern[str], *sources: Iterable[str]) -> list[str]:

@@ -1,8 +1,10 @@
 """What a page shows a reader, read cheaply: its headings, its text block by block, its
-``<noscript>`` text and its button labels.
+``<noscript>`` text and its button labels; and what the page says of itself as an article.
 
 Regular expressions over the source rather than a second parse: cleaning has parsed the page
 once already and pruned that tree, and walls are small pages where a rough reading is enough.
+What the page hides (a ``hidden`` or ``aria-hidden`` element, one styled ``display: none``,
+a ``<template>``) is not shown: sites ship their paywall and consent templates in every page.
 A plain-text page is its lines, a short line standing for a button.
 """
 
@@ -10,9 +12,12 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from pipeline.clean import interstitial_words as vocabulary
+from pipeline.clean.datelines import DATE_LINE
 from pipeline.models import CleanedDocument
 from pipeline.words import word_count
 
@@ -41,10 +46,21 @@ _INPUT_BUTTON = re.compile(r"<input\b[^>]*\btype\s*=\s*[\"']?(?:submit|button)\b
 _VALUE = re.compile(r"\bvalue\s*=\s*(?:\"([^\"]*)\"|'([^']*)')", re.I)
 _LABEL_WORDS = 4
 
+# Words in a tag that may hide its element, each way then checked attribute by attribute.
+_HIDING_WORDS = ("hidden", "display")
+_OPEN_TAG = re.compile(r"<([a-z][\w-]*)\b([^>]*)>", re.I)
+_ATTRIBUTE = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
+_HIDING_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_VOID = {"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+_SAME_TAG: dict[str, re.Pattern[str]] = {}
+# A "Published ..." line comes near the top, with the headline; a page's end is not searched.
+_DATE_LINES = 40
+
 
 @dataclass(frozen=True)
 class ShownPage:
-    """The reader's view of a page. ``markup`` is the source, empty for plain text."""
+    """The reader's view of a page. ``markup`` is the source and ``shown_markup`` what of it
+    is shown, both empty for plain text."""
 
     markup: str
     headings: tuple[str, ...]
@@ -52,8 +68,9 @@ class ShownPage:
     noscript: str
     buttons: tuple[str, ...]
     words: int
-    # The page names the story's author and publication date, as an article's page does.
-    signed: bool = False
+    shown_markup: str = ""
+    # What says the page is a story's own ("og:type article", "an author"), or None.
+    article: str | None = None
 
 
 def read_shown_page(
@@ -64,16 +81,112 @@ def read_shown_page(
     metadata = document.page
     if metadata is not None:
         found += [metadata.title or "", *metadata.headlines]
-    signed = bool(metadata and metadata.published and metadata.authors)
     if kind == "text":
         blocks = tuple(line for line in (_squash(line) for line in text.splitlines()) if line)
         buttons = tuple(block for block in blocks if word_count(block) <= _LABEL_WORDS)
-        return _page("", [*found, *blocks[:1]], blocks, "", buttons, signed)
+        article = _article_statement("", blocks, document)
+        return _page("", "", [*found, *blocks[:1]], blocks, "", buttons, article)
     own = [_TITLE.search(text), _FIRST_H1.search(text)]
     found += [_text_of(match.group(1)) for match in own if match]
     shown, noscript = _shown_markup(text)
+    shown = _without_hidden(shown)
     blocks = tuple(block for block in (_text_of(part) for part in _BLOCK_TAG.split(shown)) if block)
-    return _page(text, found, blocks, noscript, _buttons(shown), signed)
+    article = _article_statement(text, blocks, document)
+    return _page(text, shown, found, blocks, noscript, _buttons(shown), article)
+
+
+def _article_statement(
+    markup: str, blocks: tuple[str, ...], document: CleanedDocument
+) -> str | None:
+    """What says the page is a story's own: its type (``og:type``, JSON-LD or microdata), a
+    publication date it states in markup or on a "Published ..." line, or an author it names.
+
+    A date read from the address or guessed from the page's text is not one: every wall served
+    at a dated address would have it, and a challenge or error page often shows a timestamp.
+    """
+    metadata = document.page
+    credited = (*document.authors, *document.agencies)
+    if credited or (metadata is not None and (metadata.authors or metadata.agencies)):
+        return "an author"
+    if markup:
+        og_type = vocabulary.OG_TYPE.search(markup)
+        if og_type and (story := vocabulary.OG_STORY.search(og_type.group())):
+            return f"og:type {story.group(1).lower()}"
+        for pattern in vocabulary.STORY_TYPE:
+            if found := pattern.search(markup):
+                return f"type {found.group(1)}"
+        if any(pattern.search(markup) for pattern in vocabulary.PUBLISHED):
+            return "a publication date"
+        if vocabulary.AUTHOR.search(markup):
+            return "an author"
+    if document.date_text or any(DATE_LINE.match(block) for block in blocks[:_DATE_LINES]):
+        return "a publication date"
+    return None
+
+
+def _without_hidden(markup: str) -> str:
+    """The markup without the elements it hides, found with plain searches as above."""
+    kept: list[str] = []
+    position = 0
+    for tag in _hiding_tags(markup):
+        if tag.start() < position or not _hides(tag):
+            continue
+        kept.append(markup[position : tag.start()])
+        position = tag.end()
+        name = tag.group(1).lower()
+        if name not in _VOID and not tag.group().endswith("/>"):
+            # Unclosed, its end is wherever a parser would put it: only the tag is dropped.
+            position = _closing(markup, name, position) or position
+    kept.append(markup[position:])
+    return "".join(kept)
+
+
+def _hiding_tags(markup: str) -> Iterator[re.Match[str]]:
+    """The opening tags that name a way of hiding, in order: found from the words themselves,
+    which plain searches find far faster than a pattern tried at every tag."""
+    lowered = markup.lower()
+    hits = sorted(at for word in _HIDING_WORDS for at in _occurrences(lowered, word))
+    last = -1
+    for hit in hits:
+        start = markup.rfind("<", 0, hit)
+        if start <= last or markup.find(">", start, hit) != -1:
+            continue  # a tag already read, or the word is in the text
+        if tag := _OPEN_TAG.match(markup, start):
+            last = start
+            yield tag
+
+
+def _occurrences(text: str, word: str) -> Iterator[int]:
+    at = text.find(word)
+    while at != -1:
+        yield at
+        at = text.find(word, at + len(word))
+
+
+def _hides(tag: re.Match[str]) -> bool:
+    if tag.group(1).lower() in {"html", "body"}:
+        return False  # a page hidden until its script runs is still the page
+    for attribute in _ATTRIBUTE.finditer(tag.group(2)):
+        name = attribute.group(1).lower()
+        value = next((v for v in attribute.groups()[1:] if v is not None), "")
+        if name == "hidden" or (name == "aria-hidden" and value.strip().lower() == "true"):
+            return True
+        if name == "style" and _HIDING_STYLE.search(value):
+            return True
+    return False
+
+
+def _closing(markup: str, name: str, position: int) -> int | None:
+    """Where the element opened just before ``position`` ends, counting those nested in it."""
+    pattern = _SAME_TAG.get(name)
+    if pattern is None:
+        pattern = _SAME_TAG.setdefault(name, re.compile(rf"<(/?){re.escape(name)}\b[^>]*>", re.I))
+    depth = 1
+    for tag in pattern.finditer(markup, position):
+        depth += -1 if tag.group(1) else 0 if tag.group().endswith("/>") else 1
+        if depth == 0:
+            return tag.end()
+    return None
 
 
 def _shown_markup(markup: str) -> tuple[str, str]:
@@ -110,15 +223,16 @@ def _after_tag(markup: str, position: int) -> int:
 
 def _page(
     markup: str,
+    shown: str,
     headings: list[str],
     blocks: tuple[str, ...],
     noscript: str,
     buttons: tuple[str, ...],
-    signed: bool,
+    article: str | None,
 ) -> ShownPage:
     unique = tuple(dict.fromkeys(h for h in (_squash(h) for h in headings) if h))
     words = sum(word_count(block) for block in blocks)
-    return ShownPage(markup, unique, blocks, noscript, buttons, words, signed)
+    return ShownPage(markup, unique, blocks, noscript, buttons, words, shown, article)
 
 
 def _buttons(markup: str) -> tuple[str, ...]:

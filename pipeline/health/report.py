@@ -10,13 +10,24 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
-from pipeline.health.drift import State, judge
+from pipeline.health.drift import Judgement, State, judge
 from pipeline.health.tally import FIELDS, Tally
 from pipeline.settings import Settings
 from pipeline.store.db import session_scope
-from pipeline.store.health import Windows, prune, source_scope, windows
+from pipeline.store.health import (
+    HORIZON,
+    Windows,
+    alarms,
+    clear_alarm,
+    frozen_baseline,
+    prune,
+    raise_alarm,
+    source_scope,
+    window_start,
+    windows,
+)
 from pipeline.store.tables import Source
 
 
@@ -50,7 +61,11 @@ class ScopeHealth(Report):
     source_id: int | None
     name: str | None
     url: str | None  # the source's feed; None for a host
+    paused: bool = False
     state: State
+    # While degraded: from when (the first page of the window that raised the alarm); its
+    # baseline is then the weeks before that, however long the alarm stands.
+    degraded_since: datetime | None = None
     alarms: list[AlarmReport]
     waiting_for: int  # pages still to see before alarms can speak (learning)
     last_day: Figures
@@ -64,30 +79,75 @@ class ScopeHealth(Report):
 
 
 def source_health(
-    settings: Settings, *, now: datetime | None = None, source_id: int | None = None
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    source_id: int | None = None,
+    hosts: bool = True,
 ) -> list[ScopeHealth]:
     """Every source's health (or one source's), then the hosts of pages from no source;
-    sources by id, hosts by their last day's pages."""
+    sources by id, hosts by their last day's pages. Alarms raised or cleared by the reading
+    are kept (see :class:`~pipeline.store.tables.HealthAlarm`)."""
     now = now or datetime.now(UTC)
     with session_scope(settings) as session:
-        query = select(Source.id, Source.name, Source.url).order_by(col(Source.id))
+        query = select(Source.id, Source.name, Source.url, Source.paused).order_by(col(Source.id))
         if source_id is not None:
             query = query.where(Source.id == source_id)
-        sources = list(session.exec(query))
-        scopes = [source_scope(found) for found, _, _ in sources if found is not None]
-        found = windows(session, now=now, scopes=scopes if source_id is not None else None)
-    reports = [
-        _report(source_scope(number), number, name, url, found.get(source_scope(number)))
-        for number, name, url in sources
-        if number is not None
-    ]
-    if source_id is None:
-        hosts = sorted(
-            (scope for scope in found if scope.startswith("host:")),
-            key=lambda scope: (-found[scope].last_day.pages, scope),
-        )
-        reports += [_report(scope, None, None, None, found[scope]) for scope in hosts]
+        sources = [row for row in session.exec(query) if row[0]]
+        paused = {number for number, _, _, stopped in sources if stopped}
+        scopes = [source_scope(number) for number, _, _, _ in sources]
+        found = windows(session, now=now, scopes=None if hosts and source_id is None else scopes)
+        standing = alarms(session)
+        judged = Judging(session, now, standing)
+        reports = [
+            judged.report(source_scope(number), number, name, url, found.get(source_scope(number)))
+            for number, name, url, _ in sources
+        ]
+        reports = [
+            report.model_copy(update={"paused": report.source_id in paused}) for report in reports
+        ]
+        if hosts and source_id is None:
+            named = sorted(
+                (scope for scope in found if scope.startswith("host:")),
+                key=lambda scope: (-found[scope].last_day.pages, scope),
+            )
+            reports += [judged.report(scope, None, None, None, found[scope]) for scope in named]
     return reports
+
+
+class Judging:
+    """Judges scopes one by one, against the weeks before their alarm while one stands."""
+
+    def __init__(self, session: Session, now: datetime, standing: dict[str, datetime]) -> None:
+        self.session, self.now, self.standing = session, now, standing
+
+    def report(
+        self,
+        scope: str,
+        source_id: int | None,
+        name: str | None,
+        url: str | None,
+        seen: Windows | None,
+    ) -> ScopeHealth:
+        seen = seen or Windows()
+        since = self.standing.get(scope)
+        if since is not None and since < self.now - HORIZON:
+            clear_alarm(self.session, scope=scope)  # long enough: the new figures are normal
+            since = None
+        baseline = seen.baseline
+        if since is not None:
+            baseline = frozen_baseline(self.session, scope=scope, since=since)
+        judgement = judge(seen.recent, baseline)
+        if since is not None and judgement.state == "ok":
+            clear_alarm(self.session, scope=scope)
+            since = None
+        elif since is None and judgement.state == "degraded":
+            start = window_start(self.session, scope=scope, pages=seen.recent.pages)
+            since = start or self.now
+            raise_alarm(self.session, scope=scope, since=since)
+        return _report(
+            scope, source_id, name, url, seen.recent, baseline, seen.last_day, judgement, since
+        )
 
 
 def forget_old(settings: Settings) -> tuple[int, int]:
@@ -101,16 +161,23 @@ def degraded(reports: list[ScopeHealth]) -> list[ScopeHealth]:
 
 
 def _report(
-    scope: str, source_id: int | None, name: str | None, url: str | None, seen: Windows | None
+    scope: str,
+    source_id: int | None,
+    name: str | None,
+    url: str | None,
+    recent: Tally,
+    baseline: Tally,
+    last_day: Tally,
+    judgement: Judgement,
+    since: datetime | None,
 ) -> ScopeHealth:
-    seen = seen or Windows()
-    judgement = judge(seen.recent, seen.baseline)
     return ScopeHealth(
         scope=scope,
         source_id=source_id,
         name=name,
         url=url,
         state=judgement.state,
+        degraded_since=since if judgement.state == "degraded" else None,
         alarms=[
             AlarmReport(
                 field=alarm.field,
@@ -122,9 +189,9 @@ def _report(
             for alarm in judgement.alarms
         ],
         waiting_for=judgement.waiting_for,
-        last_day=_figures(seen.last_day),
-        recent=_figures(seen.recent),
-        baseline=_figures(seen.baseline),
+        last_day=_figures(last_day),
+        recent=_figures(recent),
+        baseline=_figures(baseline),
     )
 
 

@@ -138,7 +138,9 @@ class Tally:
             self.filled[name] += count
 
     def minus(self, other: Tally) -> Tally:
-        """These pages without ``other``'s, which must be among them."""
+        """These pages without ``other``'s, which are among them. A count below zero is taken
+        as zero: the two were read by separate statements, and a page stored in between may
+        be in one and not the other."""
         return Tally(
             articles=self.articles - other.articles,
             duplicates=self.duplicates - other.duplicates,

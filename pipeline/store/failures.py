@@ -60,6 +60,12 @@ def record_failure(
     session.execute(statement)
 
 
+def first_failure(session: Session, *, stage: str, item: str) -> bool:
+    """Whether ``item`` has never failed at ``stage`` before (no record yet)."""
+    statement = select(Failure.id).where(Failure.stage == stage, Failure.item == item)
+    return session.exec(statement).first() is None
+
+
 def failure_for_task(session: Session, *, task_id: str) -> Failure | None:
     """The failure a task recorded, if it recorded one."""
     return session.exec(select(Failure).where(Failure.task_id == task_id)).first()

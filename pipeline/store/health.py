@@ -25,13 +25,14 @@ from sqlmodel import Session
 from pipeline.health.tally import FIELDS, Observation, Tally, observe_article, observe_failure
 from pipeline.models import Article, StoredRef
 from pipeline.store.db import dialect_insert
-from pipeline.store.tables import HealthDay, HealthRecent, RawPage, SeenUrl
+from pipeline.store.tables import HealthAlarm, HealthDay, HealthRecent, RawPage, SeenUrl
 from pipeline.urls import canonicalize
 
 # The past a source's recent pages are compared with: the weeks before them.
 HORIZON = timedelta(days=28)
-# Daily rows are kept a quarter, for a look back further than the alarms do.
-KEEP_DAYS = timedelta(days=92)
+# Daily rows are kept as far back as an alarm's baseline reaches: the horizon before an
+# alarm that has stood for a horizon.
+KEEP_DAYS = 2 * HORIZON + timedelta(days=1)
 # The recent window: the last day's pages, or this many if the day had fewer.
 RECENT_PAGES = 30
 RECENT_SPAN = timedelta(days=1)
@@ -40,6 +41,7 @@ _PRUNE_EVERY = 64
 
 _DAY = HealthDay.__table__  # type: ignore[attr-defined]
 _RECENT = HealthRecent.__table__  # type: ignore[attr-defined]
+_ALARM = HealthAlarm.__table__  # type: ignore[attr-defined]
 _SEEN = SeenUrl.__table__  # type: ignore[attr-defined]
 _PAGES = RawPage.__table__  # type: ignore[attr-defined]
 _COUNTS = ("duplicates", *FIELDS)
@@ -56,34 +58,39 @@ def host_scope(host: str) -> str:
 def item_scope(session: Session, *, source: str, url: str | None = None) -> str | None:
     """Where a page fetched from ``source`` (the URL a feed listed, or one given) is counted:
     the source whose poll found it, else its site's host; None for a local file."""
-    if source.startswith(("http://", "https://")):
-        source_id = session.execute(
-            select(_SEEN.c.source_id).where(_SEEN.c.url == canonicalize(source))
-        ).scalar()
-        if source_id is not None:
-            return source_scope(source_id)
-    address = url if url and url.startswith(("http://", "https://")) else source
-    host = urlsplit(address).hostname if address.startswith(("http://", "https://")) else None
+    try:
+        if source.startswith(("http://", "https://")):
+            source_id = session.execute(
+                select(_SEEN.c.source_id).where(_SEEN.c.url == canonicalize(source))
+            ).scalar()
+            if source_id is not None:
+                return source_scope(source_id)
+        address = url if url and url.startswith(("http://", "https://")) else source
+        web = address.startswith(("http://", "https://"))
+        host = urlsplit(address).hostname if web else None
+    except ValueError:  # a URL too malformed to have a host ("http://[::1/x")
+        return None
     return host_scope(host) if host else None
 
 
 def page_scope(session: Session, *, page_id: int) -> str | None:
-    """Where the kept page ``page_id`` is counted (see :func:`item_scope`)."""
+    """Where the kept page ``page_id`` is counted (see :func:`item_scope`); None for a page
+    read from a web archive, which says nothing of the site as it is today."""
     row = session.execute(
-        select(_PAGES.c.source, _PAGES.c.url).where(_PAGES.c.id == page_id)
+        select(_PAGES.c.source, _PAGES.c.url, _PAGES.c.archive).where(_PAGES.c.id == page_id)
     ).first()
-    return item_scope(session, source=row[0], url=row[1]) if row is not None else None
+    if row is None or row[2] is not None:
+        return None
+    return item_scope(session, source=row[0], url=row[1])
 
 
 def count_article(
     session: Session, *, article: Article, stored: StoredRef, now: datetime | None = None
 ) -> None:
-    """Count a stored article as a page of its source, once: not when a reprocessing made it
-    (the source served nothing new), nor when the same page was stored again unchanged (a
-    redelivered task)."""
-    if article.article_id is not None or article.page_id is None:
-        return
-    if not (stored.created or stored.changed):
+    """Count a stored article as a page of its source, once: when it is new. Not when a
+    reprocessing made it (the source served nothing new), nor when a page was stored again
+    (a redelivered task, a page fetched again)."""
+    if not stored.created or article.article_id is not None or article.page_id is None:
         return
     scope = page_scope(session, page_id=article.page_id)
     if scope is not None:
@@ -220,6 +227,50 @@ def _start_of(moment: datetime) -> datetime:
 Row = tuple[str, tuple[str, int, int, int, dict[str, int]]]
 
 
+def frozen_baseline(session: Session, *, scope: str, since: datetime) -> Tally:
+    """``scope``'s pages of the horizon before ``since``: the days before its day, and of its
+    day the recent rows kept from before it."""
+    tally = Tally()
+    first_day = (since - HORIZON).date()
+    days = _horizon_rows(first_day, [scope]).where(_DAY.c.day < since.date())
+    morning = _last_day_rows(_start_of(since), [scope]).where(_RECENT.c.seen_at < since)
+    for statement in (days, morning):
+        for _, tally_row in _rows(session, statement):
+            tally.add(*tally_row)
+    return tally
+
+
+def window_start(session: Session, *, scope: str, pages: int) -> datetime | None:
+    """When the oldest of ``scope``'s last ``pages`` pages was seen."""
+    statement = (
+        select(_RECENT.c.seen_at)
+        .where(_RECENT.c.scope == scope)
+        .order_by(_RECENT.c.id.desc())
+        .offset(max(pages - 1, 0))
+        .limit(1)
+    )
+    seen = session.execute(statement).scalar()
+    return seen.replace(tzinfo=UTC) if seen is not None and seen.tzinfo is None else seen
+
+
+def alarms(session: Session) -> dict[str, datetime]:
+    """The alarms standing, by scope: since when."""
+    rows = session.execute(select(_ALARM.c.scope, _ALARM.c.since)).all()
+    return {scope: since if since.tzinfo else since.replace(tzinfo=UTC) for scope, since in rows}
+
+
+def raise_alarm(session: Session, *, scope: str, since: datetime) -> None:
+    session.execute(
+        dialect_insert(session)(_ALARM)
+        .values(scope=scope, since=since)
+        .on_conflict_do_nothing(index_elements=[_ALARM.c.scope])
+    )
+
+
+def clear_alarm(session: Session, *, scope: str) -> None:
+    session.execute(delete(_ALARM).where(_ALARM.c.scope == scope))
+
+
 def _rows(session: Session, statement: Any) -> Iterable[Row]:
     """(scope, (outcome, words_bin, pages, duplicates, filled)) for each grouped row."""
     for scope, outcome, words_bin, pages, duplicates, *filled in session.execute(statement):
@@ -260,12 +311,14 @@ def _recent_rows(start: datetime, day_ago: datetime, scopes: list[str] | None) -
     if scopes is not None:
         ranked = ranked.where(_RECENT.c.scope.in_(scopes))
     ranked_rows = ranked.subquery()
-    seen = (
+    seen_query = (
         select(_DAY.c.scope, func.sum(_DAY.c.pages).label("pages"))
         .where(_DAY.c.day >= start.date())
         .group_by(_DAY.c.scope)
-        .subquery()
     )
+    if scopes is not None:
+        seen_query = seen_query.where(_DAY.c.scope.in_(scopes))
+    seen = seen_query.subquery()
     window = case((ranked_rows.c.day > RECENT_PAGES, ranked_rows.c.day), else_=RECENT_PAGES)
     return (
         select(

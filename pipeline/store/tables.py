@@ -238,13 +238,10 @@ class Outbox(SQLModel, table=True):
     sends: int = 1
 
 
-# The fields whose fill rate a source's health follows, in the order reports show them.
-HEALTH_FIELDS = ("title", "authors", "published", "body", "language", "image")
-
-
 class HealthCounts(SQLModel):
     """What is counted of each page: duplicates, and the articles that filled each of
-    :data:`HEALTH_FIELDS` (a failure fills none)."""
+    the fields whose fill rate health follows (:data:`pipeline.health.tally.FIELDS`; a failure
+    fills none)."""
 
     duplicates: int = 0
     title: int = 0
@@ -267,6 +264,8 @@ class HealthDay(HealthCounts, table=True):
     """
 
     __tablename__ = "health_day"
+    # One scope's days (an alarm's baseline, one source's report) without reading all scopes'.
+    __table_args__ = (Index("ix_health_day_scope_day", "scope", "day"),)
 
     day: date = Field(sa_column=Column(Date, primary_key=True))
     scope: str = Field(sa_column=Column(Text, primary_key=True))
@@ -290,3 +289,15 @@ class HealthRecent(HealthCounts, table=True):
     seen_at: datetime = Field(index=True)
     outcome: str = Field(max_length=64)
     words_bin: int = -1
+
+
+class HealthAlarm(SQLModel, table=True):
+    """A source (or host) found degraded, and from when: while the alarm stands, its recent
+    pages are compared with the weeks before ``since``, so that the broken pages never become
+    the past they are judged against. Deleted when the figures return, or after the horizon,
+    when the new figures have become the source's normal."""
+
+    __tablename__ = "health_alarm"
+
+    scope: str = Field(sa_column=Column(Text, primary_key=True))
+    since: datetime

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from .console import Column, print_listing, settings_with_database
+from .console import Column, console, print_listing, settings_with_database
 
 
 def sources_health(
@@ -29,6 +29,11 @@ def sources_health(
     rows = [report.model_dump(mode="json") | {"label": report.label} for report in reports]
     title = f"source health ({len(degraded(reports))} degraded of {len(reports)})"
     print_listing(rows, title, HEALTH_COLUMNS, health_cells, as_json=as_json)
+    if not as_json and rows:
+        console.print(
+            "[dim]last day: pages in the last 24 hours; rates and words: the recent pages, "
+            "the weeks before in brackets where they differ; walls: interstitials[/dim]"
+        )
 
 
 HEALTH_COLUMNS = (
@@ -42,7 +47,7 @@ HEALTH_COLUMNS = (
     Column("lang", drop=5, record="language {}"),
     Column("image", drop=6, record="image {}"),
     Column("words", drop=1, record="{} words"),
-    Column("walls", drop=7, record="{} interstitial(s) in the last day"),
+    Column("walls", record="{} interstitial(s) in the last day"),
     Column("alarm", "shorten", lines=3),
 )
 

@@ -1,4 +1,4 @@
-"""source health: daily counts of each source's pages by outcome, and the recent pages
+"""source health: daily counts of each source's pages by outcome, the recent pages, alarms
 
 Revision ID: 0009
 Revises: 0008
@@ -34,6 +34,7 @@ def upgrade() -> None:
         *(sa.Column(name, sa.Integer(), nullable=False) for name in _COUNTS),
         sa.PrimaryKeyConstraint("day", "scope", "outcome", "words_bin"),
     )
+    op.create_index("ix_health_day_scope_day", "health_day", ["scope", "day"])
     op.create_table(
         "health_recent",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -46,9 +47,17 @@ def upgrade() -> None:
     )
     op.create_index("ix_health_recent_scope_id", "health_recent", ["scope", "id"])
     op.create_index("ix_health_recent_seen_at", "health_recent", ["seen_at"])
+    op.create_table(
+        "health_alarm",
+        sa.Column("scope", sa.Text(), nullable=False),
+        sa.Column("since", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("scope"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("health_alarm")
+    op.drop_index("ix_health_day_scope_day", table_name="health_day")
     op.drop_index("ix_health_recent_seen_at", table_name="health_recent")
     op.drop_index("ix_health_recent_scope_id", table_name="health_recent")
     op.drop_table("health_recent")
