@@ -14,13 +14,13 @@ from typing import Any
 
 from pipeline.clean.html import clean
 from pipeline.clean.interstitials import classify
-from pipeline.errors import Challenge, EmptyDocument, Interstitial, MessageLost, NewsflowError
+from pipeline.errors import Challenge, EmptyDocument, Interstitial, MessageLost, NotFound
 from pipeline.extract.article import extract
 from pipeline.fetch.encoding import decode
 from pipeline.fetch.fetcher import Fetcher, make_fetcher
 from pipeline.models import Article, CleanedDocument, FeedEntry, Kind, PageRef, StoredRef
 from pipeline.settings import Settings
-from pipeline.store import articles, failures, health, outbox, pages
+from pipeline.store import articles, failures, health, outbox, pages, sources
 from pipeline.store.db import session_scope
 
 logger = logging.getLogger(__name__)
@@ -272,8 +272,10 @@ def record_failure(
     it: the page in hand will never change, so ``newsflow failures retry`` must fetch again.
     """
     if isinstance(error, Challenge) and stage != "fetch" and page_id is not None:
-        with suppress(NewsflowError):  # the page gone: the record stays the stage's own
-            stage, item, payload = "fetch", *refetch_payload(settings, page_id)
+        with suppress(NotFound):  # the page gone: the record stays the stage's own
+            again = refetch_payload(settings, page_id, payload)
+            if again is not None:
+                stage, item, payload = "fetch", *again
     with session_scope(settings) as session:
         first = failures.first_failure(session, stage=stage, item=item)
         failures.record_failure(
@@ -307,8 +309,18 @@ def _count_failure(
         )
 
 
-def refetch_payload(settings: Settings, page_id: int) -> tuple[str, dict[str, Any]]:
-    """The source a kept page was fetched from, and what its fetch task is sent with again."""
+def refetch_payload(
+    settings: Settings, page_id: int, payload: dict[str, Any] | None = None
+) -> tuple[str, dict[str, Any]] | None:
+    """The source a kept page was fetched from, and what its fetch task is sent with again
+    (the rate of the source that found it included); None where a fetch today would not
+    stand in for the page: a reprocessing of it (``payload`` names the article), or a page
+    read from a web archive."""
+    if (payload or {}).get("article_id"):
+        return None
     with session_scope(settings) as session:
         page = pages.get_raw_page(session, page_id=page_id)
-        return page.source, fetch_payload(page.source, page.entry)
+        if page.archive is not None:
+            return None
+        rate = sources.item_rate(session, url=page.source)
+        return page.source, fetch_payload(page.source, page.entry, rate)

@@ -110,9 +110,9 @@ def test_pruning_keeps_every_row_a_window_can_need(any_db_settings: Settings) ->
         recent = session.execute(select(func.count()).select_from(HealthRecent)).scalar()
         oldest = session.execute(select(func.min(HealthDay.day))).scalar()
     # Today's 200 and no more: the rows of three days ago were pruned as pages came in, those
-    # of 40 days ago with the rest of the horizon; the daily sums are kept for 92 days.
+    # of 40 days ago with the rest of the horizon, and their daily sums past 30 days.
     assert recent == 200
-    assert oldest == (now - timedelta(days=40)).date()
+    assert oldest == (now - timedelta(days=3)).date()
     assert source_health(settings, now=now) == before
 
 
@@ -300,3 +300,64 @@ def test_a_change_that_lasts_past_the_horizon_becomes_the_sources_normal(
                 )
     (report,) = source_health(settings, now=start + timedelta(days=69))
     assert report.state == "ok" and not report.alarms
+
+
+def test_an_alarm_keeps_the_pages_it_was_raised_against_when_their_rows_are_pruned(
+    settings: Settings,
+) -> None:
+    first = datetime.now(UTC) - timedelta(days=5)
+
+    def pages(count: int, outcome: Observation, moment: datetime) -> datetime:
+        with session_scope(settings) as session:
+            for _ in range(count):
+                health.count_page(
+                    session, scope="host:young.example", observation=outcome, now=moment
+                )
+        return moment
+
+    broken = Observation("empty_document")
+    pages(30, observation(), first)
+    (report,) = source_health(settings, now=pages(30, broken, first + timedelta(minutes=5)))
+    assert report.state == "degraded"  # judged against its own morning
+    # The next day the morning's rows are pruned; the alarm's baseline is its own.
+    (report,) = source_health(settings, now=pages(70, broken, first + timedelta(days=1)))
+    assert report.state == "degraded" and report.baseline.pages == 30
+    (report,) = source_health(settings, now=pages(40, observation(), first + timedelta(days=3)))
+    assert report.state == "ok"
+
+
+def test_a_challenge_is_fetched_again_at_its_sources_rate_never_for_a_reprocessing_or_archive(
+    settings: Settings,
+) -> None:
+    from pipeline.errors import Challenge
+    from pipeline.stages import record_failure, refetch_payload
+    from pipeline.store.failures import list_failures
+
+    with session_scope(settings) as session:
+        source, _ = add_source(
+            session, url="http://news.example/feed.xml", interval=600, name=None, rate=0.5
+        )
+        mark_seen(session, urls=["http://news.example/a"], source_id=source.id)
+        fetched = stored_page(session, "http://news.example/a")
+        archived = FetchedPage(
+            source="http://news.example/b",
+            url="http://news.example/b",
+            content=b"b",
+            kind="html",
+            encoding="utf-8",
+            content_type="text/html",
+            archive="crawl.warc",
+        )
+        old = save_raw_page(session, page=archived)
+    assert refetch_payload(settings, fetched) == (
+        "http://news.example/a",
+        {"source": "http://news.example/a", "entry": None, "rate": 0.5},
+    )
+    assert refetch_payload(settings, old) is None
+    assert refetch_payload(settings, fetched, {"page_id": fetched, "article_id": 3}) is None
+    wall = Challenge("a bot challenge")
+    record_failure(settings, stage="clean", item=f"page:{fetched}", error=wall, page_id=fetched)
+    record_failure(settings, stage="clean", item=f"page:{old}", error=wall, page_id=old)
+    with session_scope(settings) as session:
+        recorded = {(failure.stage, failure.item) for failure in list_failures(session)}
+    assert recorded == {("fetch", "http://news.example/a"), ("clean", f"page:{old}")}

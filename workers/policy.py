@@ -30,6 +30,7 @@ from pipeline.errors import (
     Challenge,
     DatabaseUnavailable,
     NewsflowError,
+    NotFound,
     Outage,
     Throttled,
     TimeLimit,
@@ -172,16 +173,19 @@ class StageTask(NewsflowTask):
             dead_letter(error)
             raise
         except Challenge as error:
-            if page_id is None or request.retries >= settings.max_retries:
-                dead_letter(error)
-                raise
             # The page kept is the challenge and stays one: fetch it again, later, and go on
             # from there as this same chain (its clean, extract and store keep their ids).
+            # Not for a reprocessing or an archived page, which a fetch cannot stand in for.
             try:
-                _, payload_again = stages.refetch_payload(settings, page_id)
-            except NewsflowError:
-                dead_letter(error)  # the page is gone: nothing says what to fetch
-                raise error from None
+                again_from = stages.refetch_payload(settings, page_id, payload) if page_id else None
+            except NotFound:
+                again_from = None
+            except Outage as outage:
+                raise wait(OUTAGE_POLL, outage, **_outage_state(kwargs)) from error
+            if again_from is None or request.retries >= settings.max_retries:
+                dead_letter(error)
+                raise
+            _, payload_again = again_from
             countdown = backoff(request.retries, settings)
             logger.warning("%s %s: %s; fetched again in %.1fs", stage, item, error, countdown)
             metrics.count(stage, "retried")
@@ -224,9 +228,8 @@ def refetch_chain(task: StageTask, request: Any, payload: dict[str, Any]) -> Any
         request, args=(), kwargs={}, retries=request.retries + 1, chain=None
     )
     after = [signature(step, app=task.app) for step in reversed(request.chain or [])]
-    return chain(
-        fetch_signature(payload).set(argsrepr=again.options.get("argsrepr")), again, *after
-    )
+    labels = {"argsrepr": again.options.get("argsrepr"), "kwargsrepr": "{}"}
+    return chain(fetch_signature(payload).set(**labels), again, *after)
 
 
 def store_wait(settings: Settings, signature: Any, countdown: float, error: Exception) -> None:

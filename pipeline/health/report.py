@@ -18,10 +18,10 @@ from pipeline.settings import Settings
 from pipeline.store.db import session_scope
 from pipeline.store.health import (
     HORIZON,
+    StandingAlarm,
     Windows,
     alarms,
     clear_alarm,
-    frozen_baseline,
     prune,
     raise_alarm,
     source_scope,
@@ -112,14 +112,19 @@ def source_health(
                 key=lambda scope: (-found[scope].last_day.pages, scope),
             )
             reports += [judged.report(scope, None, None, None, found[scope]) for scope in named]
+        judged.keep()
     return reports
 
 
 class Judging:
-    """Judges scopes one by one, against the weeks before their alarm while one stands."""
+    """Judges scopes one by one, against the pages before their alarm while one stands; the
+    alarms raised and cleared are written together at the end (:meth:`keep`), in one short
+    write, in the order of their scopes."""
 
-    def __init__(self, session: Session, now: datetime, standing: dict[str, datetime]) -> None:
+    def __init__(self, session: Session, now: datetime, standing: dict[str, StandingAlarm]):
         self.session, self.now, self.standing = session, now, standing
+        self.raised: dict[str, StandingAlarm] = {}
+        self.cleared: set[str] = set()
 
     def report(
         self,
@@ -130,24 +135,30 @@ class Judging:
         seen: Windows | None,
     ) -> ScopeHealth:
         seen = seen or Windows()
-        since = self.standing.get(scope)
-        if since is not None and since < self.now - HORIZON:
-            clear_alarm(self.session, scope=scope)  # long enough: the new figures are normal
-            since = None
-        baseline = seen.baseline
-        if since is not None:
-            baseline = frozen_baseline(self.session, scope=scope, since=since)
+        alarm = self.standing.get(scope)
+        if alarm is not None and alarm.since < self.now - HORIZON:
+            self.cleared.add(scope)  # long enough: the new figures are the source's normal
+            alarm = None
+        baseline = alarm.baseline if alarm is not None else seen.baseline
         judgement = judge(seen.recent, baseline)
-        if since is not None and judgement.state == "ok":
-            clear_alarm(self.session, scope=scope)
-            since = None
-        elif since is None and judgement.state == "degraded":
+        if alarm is not None and judgement.state != "degraded":
+            self.cleared.add(scope)
+            alarm = None
+        elif alarm is None and judgement.state == "degraded":
             start = window_start(self.session, scope=scope, pages=seen.recent.pages)
-            since = start or self.now
-            raise_alarm(self.session, scope=scope, since=since)
+            alarm = self.raised[scope] = StandingAlarm(start or self.now, seen.baseline)
+        since = alarm.since if alarm is not None else None
         return _report(
             scope, source_id, name, url, seen.recent, baseline, seen.last_day, judgement, since
         )
+
+    def keep(self) -> None:
+        for scope in sorted(self.cleared | set(self.raised)):
+            if scope in self.cleared:
+                clear_alarm(self.session, scope=scope)
+            if scope in self.raised:
+                found = self.raised[scope]
+                raise_alarm(self.session, scope=scope, since=found.since, baseline=found.baseline)
 
 
 def forget_old(settings: Settings) -> tuple[int, int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pipeline.errors import (
     InvalidMessage,
@@ -142,11 +142,30 @@ class Tally:
         as zero: the two were read by separate statements, and a page stored in between may
         be in one and not the other."""
         return Tally(
-            articles=self.articles - other.articles,
-            duplicates=self.duplicates - other.duplicates,
+            articles=max(self.articles - other.articles, 0),
+            duplicates=max(self.duplicates - other.duplicates, 0),
             filled=_less(self.filled, other.filled),
             words=_less(self.words, other.words),
             failures=_less(self.failures, other.failures),
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "articles": self.articles,
+            "duplicates": self.duplicates,
+            "filled": dict(self.filled),
+            "words": {str(number): count for number, count in self.words.items()},
+            "failures": dict(self.failures),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Tally:
+        return cls(
+            articles=int(data.get("articles", 0)),
+            duplicates=int(data.get("duplicates", 0)),
+            filled=Counter(data.get("filled", {})),
+            words=Counter({int(number): count for number, count in data.get("words", {}).items()}),
+            failures=Counter(data.get("failures", {})),
         )
 
     def fill_rate(self, name: str) -> float | None:

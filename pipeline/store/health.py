@@ -30,9 +30,8 @@ from pipeline.urls import canonicalize
 
 # The past a source's recent pages are compared with: the weeks before them.
 HORIZON = timedelta(days=28)
-# Daily rows are kept as far back as an alarm's baseline reaches: the horizon before an
-# alarm that has stood for a horizon.
-KEEP_DAYS = 2 * HORIZON + timedelta(days=1)
+# Daily rows are kept a little past the horizon: nothing reads further back.
+KEEP_DAYS = HORIZON + timedelta(days=2)
 # The recent window: the last day's pages, or this many if the day had fewer.
 RECENT_PAGES = 30
 RECENT_SPAN = timedelta(days=1)
@@ -180,6 +179,8 @@ def prune(session: Session, *, now: datetime | None = None) -> tuple[int, int]:
     now = now or datetime.now(UTC)
     recent = session.execute(delete(_RECENT).where(_RECENT.c.seen_at < _start_of(now - HORIZON)))
     days = session.execute(delete(_DAY).where(_DAY.c.day < (now - KEEP_DAYS).date()))
+    # Alarms of scopes no longer read (a source removed, a host gone quiet): past their time.
+    session.execute(delete(_ALARM).where(_ALARM.c.since < now - HORIZON))
     return recent.rowcount, days.rowcount  # type: ignore[attr-defined]
 
 
@@ -224,20 +225,13 @@ def _start_of(moment: datetime) -> datetime:
     return datetime.combine(moment.date(), time(), tzinfo=UTC)
 
 
+def _utc(moment: datetime) -> datetime:
+    """A moment read back: naive from SQLite (kept as UTC), in the session's zone from
+    PostgreSQL; days are UTC days everywhere here."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 Row = tuple[str, tuple[str, int, int, int, dict[str, int]]]
-
-
-def frozen_baseline(session: Session, *, scope: str, since: datetime) -> Tally:
-    """``scope``'s pages of the horizon before ``since``: the days before its day, and of its
-    day the recent rows kept from before it."""
-    tally = Tally()
-    first_day = (since - HORIZON).date()
-    days = _horizon_rows(first_day, [scope]).where(_DAY.c.day < since.date())
-    morning = _last_day_rows(_start_of(since), [scope]).where(_RECENT.c.seen_at < since)
-    for statement in (days, morning):
-        for _, tally_row in _rows(session, statement):
-            tally.add(*tally_row)
-    return tally
 
 
 def window_start(session: Session, *, scope: str, pages: int) -> datetime | None:
@@ -250,19 +244,28 @@ def window_start(session: Session, *, scope: str, pages: int) -> datetime | None
         .limit(1)
     )
     seen = session.execute(statement).scalar()
-    return seen.replace(tzinfo=UTC) if seen is not None and seen.tzinfo is None else seen
+    return _utc(seen) if seen is not None else None
 
 
-def alarms(session: Session) -> dict[str, datetime]:
-    """The alarms standing, by scope: since when."""
-    rows = session.execute(select(_ALARM.c.scope, _ALARM.c.since)).all()
-    return {scope: since if since.tzinfo else since.replace(tzinfo=UTC) for scope, since in rows}
+@dataclass(frozen=True)
+class StandingAlarm:
+    since: datetime
+    baseline: Tally  # the pages before ``since`` the alarm was raised against
 
 
-def raise_alarm(session: Session, *, scope: str, since: datetime) -> None:
+def alarms(session: Session) -> dict[str, StandingAlarm]:
+    """The alarms standing, by scope."""
+    rows = session.execute(select(_ALARM.c.scope, _ALARM.c.since, _ALARM.c.baseline)).all()
+    return {
+        scope: StandingAlarm(_utc(since), Tally.from_json(baseline))
+        for scope, since, baseline in rows
+    }
+
+
+def raise_alarm(session: Session, *, scope: str, since: datetime, baseline: Tally) -> None:
     session.execute(
         dialect_insert(session)(_ALARM)
-        .values(scope=scope, since=since)
+        .values(scope=scope, since=since, baseline=baseline.as_json())
         .on_conflict_do_nothing(index_elements=[_ALARM.c.scope])
     )
 

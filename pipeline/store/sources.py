@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from pipeline.errors import NotFound
 from pipeline.store.db import dialect_insert
 from pipeline.store.tables import SeenUrl, Source
+from pipeline.urls import canonicalize
 
 
 def add_source(
@@ -94,6 +95,16 @@ def unseen(session: Session, *, urls: list[str]) -> list[str]:
         batch = urls[start : start + 500]
         known.update(session.exec(select(SeenUrl.url).where(col(SeenUrl.url).in_(batch))))
     return [url for url in dict.fromkeys(urls) if url not in known]
+
+
+def item_rate(session: Session, *, url: str) -> float | None:
+    """The rate of the source whose poll found the item ``url``, if one did and has a rate."""
+    statement = (
+        select(Source.rate_limit)
+        .join(SeenUrl, col(SeenUrl.source_id) == col(Source.id))
+        .where(SeenUrl.url == canonicalize(url))
+    )
+    return session.exec(statement).first()
 
 
 def mark_seen(session: Session, *, urls: list[str], source_id: int | None) -> list[str]:

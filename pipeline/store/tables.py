@@ -301,3 +301,6 @@ class HealthAlarm(SQLModel, table=True):
 
     scope: str = Field(sa_column=Column(Text, primary_key=True))
     since: datetime
+    # The pages the alarm was raised against (a Tally, as JSON): kept whole, as the counts
+    # they came from age out of the horizon and out of the recent rows.
+    baseline: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

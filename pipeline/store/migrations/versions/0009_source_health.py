@@ -51,6 +51,7 @@ def upgrade() -> None:
         "health_alarm",
         sa.Column("scope", sa.Text(), nullable=False),
         sa.Column("since", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("baseline", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("scope"),
     )
 
