@@ -31,8 +31,9 @@ def sources_health(
     print_listing(rows, title, HEALTH_COLUMNS, health_cells, as_json=as_json)
     if not as_json and rows:
         console.print(
-            "[dim]last day: pages in the last 24 hours; rates and words: the recent pages, "
-            "the weeks before in brackets where they differ; walls: interstitials[/dim]"
+            "[dim]articles and walls (interstitials): stored and met in the last 24 hours; "
+            "rates and words: the recent pages, the weeks before in brackets where they "
+            "differ[/dim]"
         )
 
 
@@ -40,7 +41,7 @@ HEALTH_COLUMNS = (
     Column("id", record="[bold]{}[/bold]"),
     Column("source", "shorten"),
     Column("state"),
-    Column("last day", record="{} pages in the last day"),
+    Column("articles", record="{} articles in the last day"),
     Column("title", drop=4, record="title {}"),
     Column("authors", drop=2, record="authors {}"),
     Column("date", drop=3, record="date {}"),
@@ -81,7 +82,7 @@ def health_cells(row: dict[str, Any]) -> list[str]:
         f"#{row['source_id']}" if row["source_id"] is not None else "",
         escape(row["label"]),
         f"[{STATE_STYLES[row['state']]}]{row['state']}",
-        str(row["last_day"]["pages"]),
+        str(row["last_day"]["articles"]),
         rate("title"),
         rate("authors"),
         rate("published"),
