@@ -154,7 +154,7 @@ def test_pages_are_counted_for_their_source_or_host_once_and_reprocessing_is_not
         mark_seen(session, urls=["http://news.example/a"], source_id=source.id)
         from_feed = stored_page(session, "http://news.example/a?utm_source=rss")
         ingested = stored_page(session, "https://other.example/b")
-        from_file = stored_page(session, "/tmp/c.html")
+        from_file = stored_page(session, "samples/c.html")
         created = StoredRef(article_id=1, canonical_url="http://news.example/a", created=True)
         same = StoredRef(article_id=1, canonical_url="http://news.example/a", created=False)
         health.count_article(session, article=article(from_feed), stored=created)

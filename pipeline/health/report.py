@@ -94,17 +94,15 @@ def source_health(
         if source_id is not None:
             query = query.where(Source.id == source_id)
         sources = [row for row in session.exec(query) if row[0]]
-        paused = {number for number, _, _, stopped in sources if stopped}
         scopes = [source_scope(number) for number, _, _, _ in sources]
         found = windows(session, now=now, scopes=None if hosts and source_id is None else scopes)
         standing = alarms(session)
         judged = Judging(session, now, standing)
         reports = [
-            judged.report(source_scope(number), number, name, url, found.get(source_scope(number)))
-            for number, name, url, _ in sources
-        ]
-        reports = [
-            report.model_copy(update={"paused": report.source_id in paused}) for report in reports
+            judged.report(
+                source_scope(number), number, name, url, found.get(source_scope(number)), paused
+            )
+            for number, name, url, paused in sources
         ]
         if hosts and source_id is None:
             named = sorted(
@@ -133,6 +131,7 @@ class Judging:
         name: str | None,
         url: str | None,
         seen: Windows | None,
+        paused: bool = False,
     ) -> ScopeHealth:
         seen = seen or Windows()
         alarm = self.standing.get(scope)
@@ -148,9 +147,10 @@ class Judging:
             start = window_start(self.session, scope=scope, pages=seen.recent.pages)
             alarm = self.raised[scope] = StandingAlarm(start or self.now, seen.baseline)
         since = alarm.since if alarm is not None else None
-        return _report(
+        report = _report(
             scope, source_id, name, url, seen.recent, baseline, seen.last_day, judgement, since
         )
+        return report.model_copy(update={"paused": paused}) if paused else report
 
     def keep(self) -> None:
         for scope in sorted(self.cleared | set(self.raised)):
